@@ -1,0 +1,9 @@
+"""`leakmap lab`: not yet registered (being built)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the command to the app."""

@@ -1,0 +1,1 @@
+"""Network layer: port scanning, name resolution and bounded I/O."""

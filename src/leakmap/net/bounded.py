@@ -1,0 +1,108 @@
+"""The swappable network layer under every probe, and bounded reads.
+
+Probes never call ``asyncio.open_connection`` or build an ``httpx.AsyncClient`` themselves:
+they ask :class:`Network`, so tests can swap the transport (``httpx.MockTransport``) or the
+TCP opener, and every read is limited in bytes and time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import httpx
+
+from leakmap.errors import ResponseTooLarge
+
+__all__ = ["Network", "TcpOpener", "insecure_tls_context", "read_bounded"]
+
+TcpOpener = Callable[..., Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
+
+
+def insecure_tls_context() -> ssl.SSLContext:
+    """A TLS context for fingerprinting: we look at what a server exposes, we do not trust it."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+async def read_bounded(
+    reader: asyncio.StreamReader, limit: int, timeout: float, *, until_eof: bool = False
+) -> bytes:
+    """Read what is available (or until EOF) within ``timeout`` seconds and ``limit`` bytes.
+
+    Without ``until_eof`` it returns after the first chunk. Raises ResponseTooLarge past
+    ``limit`` and TimeoutError when nothing arrived in time.
+    """
+    buf = bytearray()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            if buf:
+                return bytes(buf)
+            raise TimeoutError("no data before the deadline")
+        try:
+            chunk = await asyncio.wait_for(reader.read(65536), remaining)
+        except TimeoutError:
+            if buf:
+                return bytes(buf)
+            raise
+        if not chunk:
+            return bytes(buf)
+        buf += chunk
+        if len(buf) > limit:
+            raise ResponseTooLarge(f"response exceeded {limit} bytes")
+        if not until_eof:
+            return bytes(buf)
+
+
+@dataclass(slots=True)
+class Network:
+    """Opens TCP connections and HTTP clients with the scan's limits.
+
+    ``http_transport`` and ``tcp_opener`` are the seams tests swap.
+    """
+
+    connect_timeout: float = 2.0
+    read_timeout: float = 5.0
+    max_response_bytes: int = 4 * 1024 * 1024
+    user_agent: str = "leakmap/0.1 (read-only exposure scanner)"
+    http_transport: httpx.AsyncBaseTransport | None = None
+    tcp_opener: TcpOpener | None = None
+
+    async def open_tcp(
+        self, ip: str, port: int, *, tls: bool = False, server_hostname: str | None = None
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """Connect within ``connect_timeout``; TLS without certificate checks when asked."""
+        opener = self.tcp_opener or asyncio.open_connection
+        kwargs: dict[str, object] = {}
+        if tls:
+            kwargs["ssl"] = insecure_tls_context()
+            kwargs["server_hostname"] = server_hostname or ip
+        return await asyncio.wait_for(opener(ip, port, **kwargs), self.connect_timeout)
+
+    def http_client(self, *, base_url: str = "") -> httpx.AsyncClient:
+        """An AsyncClient with the scan's timeouts, no redirects followed, no env proxies."""
+        timeout = httpx.Timeout(self.read_timeout, connect=self.connect_timeout)
+        headers = {"User-Agent": self.user_agent}
+        if self.http_transport is not None:
+            return httpx.AsyncClient(
+                base_url=base_url,
+                transport=self.http_transport,
+                timeout=timeout,
+                headers=headers,
+                follow_redirects=False,
+            )
+        return httpx.AsyncClient(
+            base_url=base_url,
+            timeout=timeout,
+            headers=headers,
+            follow_redirects=False,
+            trust_env=False,
+            verify=insecure_tls_context(),
+        )

@@ -1,0 +1,1 @@
+"""Service plugins: one module (or package) per service, each implementing :class:`Service`."""
