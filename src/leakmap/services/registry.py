@@ -1,0 +1,44 @@
+"""The service registry: a plain dict of name -> plugin class.
+
+Built-in plugins are listed here; third-party plugins register through the
+``leakmap.services`` entry-point group (a class implementing :class:`~leakmap.services.base.Service`).
+Nothing is loaded at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from importlib.metadata import entry_points
+
+from leakmap.services.base import Service, Transport
+
+__all__ = ["ENTRY_POINT_GROUP", "builtin_services", "default_ports", "load_services"]
+
+ENTRY_POINT_GROUP = "leakmap.services"
+
+
+def builtin_services() -> dict[str, type[Service]]:
+    from leakmap.services.clickhouse.plugin import ClickHouse
+
+    return {ClickHouse.name: ClickHouse}
+
+
+def load_services(*, plugins: bool = True) -> dict[str, type[Service]]:
+    """Built-in services plus those from installed entry points (built-ins win on a clash)."""
+    services = builtin_services()
+    if plugins:
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            cls = ep.load()
+            if isinstance(cls, type) and getattr(cls, "name", None) not in services:
+                services[cls.name] = cls
+    return services
+
+
+def default_ports(services: Mapping[str, type[Service]]) -> dict[int, list[str]]:
+    """Port -> names of the services that usually listen there (the default port set)."""
+    ports: dict[int, list[str]] = {}
+    for name, cls in services.items():
+        port_map: Mapping[int, Transport] = cls.default_ports
+        for port in port_map:
+            ports.setdefault(port, []).append(name)
+    return dict(sorted(ports.items()))
