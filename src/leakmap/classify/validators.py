@@ -1,0 +1,277 @@
+"""Validators and filters: plain functions over a candidate value.
+
+A rule names its validator (``validator: luhn``); the engine calls it with the value
+(the rule's ``secret_group``) and drops the candidate when it returns False. A value that
+fails its checksum is not a finding. :func:`is_placeholder` is applied to every
+``secret`` candidate: documented example keys, templates and masks are not secrets.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Callable
+from functools import cache
+
+__all__ = [
+    "VALIDATORS",
+    "Validator",
+    "email_tld",
+    "iban",
+    "internal_hostname",
+    "is_placeholder",
+    "jwt",
+    "luhn",
+    "phone",
+    "private_ip",
+    "shannon_entropy",
+    "ssn",
+]
+
+Validator = Callable[[str], bool]
+
+
+def shannon_entropy(value: str) -> float:
+    """Shannon entropy of ``value`` in bits per character (0.0 for an empty string)."""
+    if not value:
+        return 0.0
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
+
+
+# --- placeholders and documented examples -------------------------------------------------
+
+_PLACEHOLDER = re.compile(
+    r"(?i)xxxx|\*{3}|•{3}|…|\.\.\.|<[^>]*>|\$\{|\{\{|%\(|%s\b|^\$[a-z_]\w*$|"
+    r"example|placeholder|change[-_]?me|redacted|masked|dummy|your[-_ ]?|insert[-_ ]|"
+    r"replace[-_ ]?me|sample|_here\b|(.)\1{5,}|0123456789|123456789|abcdefghij|qwerty"
+)
+
+
+def is_placeholder(value: str) -> bool:
+    """True for templates, masks, documented examples and similar non-secrets."""
+    return bool(_PLACEHOLDER.search(value))
+
+
+# --- payment cards -------------------------------------------------------------------------
+
+# Issuer ranges: (prefix length, low, high, allowed lengths), inclusive, on the leading digits.
+_CARD_RANGES: tuple[tuple[int, int, int, tuple[int, ...]], ...] = (
+    (1, 4, 4, (13, 16, 19)),  # Visa
+    (2, 51, 55, (16,)),  # Mastercard
+    (4, 2221, 2720, (16,)),  # Mastercard 2-series
+    (2, 34, 34, (15,)),  # American Express
+    (2, 37, 37, (15,)),
+    (4, 6011, 6011, (16, 19)),  # Discover
+    (2, 65, 65, (16, 19)),
+    (3, 644, 649, (16, 19)),
+    (4, 3528, 3589, (16, 19)),  # JCB
+    (3, 300, 305, (14, 16, 19)),  # Diners Club
+    (2, 36, 36, (14, 16, 19)),
+    (2, 38, 39, (14, 16, 19)),
+    (2, 62, 62, (16, 17, 18, 19)),  # UnionPay
+    (4, 5018, 5018, (12, 13, 14, 15, 16, 17, 18, 19)),  # Maestro
+    (4, 5020, 5020, (12, 13, 14, 15, 16, 17, 18, 19)),
+    (4, 5038, 5038, (12, 13, 14, 15, 16, 17, 18, 19)),
+    (4, 6304, 6304, (12, 13, 14, 15, 16, 17, 18, 19)),
+    (4, 6759, 6759, (12, 13, 14, 15, 16, 17, 18, 19)),
+    (4, 6761, 6763, (12, 13, 14, 15, 16, 17, 18, 19)),
+    (4, 2200, 2204, (16, 17, 18, 19)),  # Mir
+)
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def luhn(value: str) -> bool:
+    """A payment card number: issuer prefix and length, then the Luhn checksum."""
+    digits = re.sub(r"[ -]", "", value)
+    if not digits.isdigit() or len(set(digits)) < 4:
+        return False
+    n = len(digits)
+    for plen, low, high, lengths in _CARD_RANGES:
+        if n in lengths and low <= int(digits[:plen]) <= high:
+            return _luhn_ok(digits)
+    return False
+
+
+# --- IBAN ----------------------------------------------------------------------------------
+
+_IBAN_LENGTHS = dict(
+    item.split(":")
+    for item in (  # noqa: SIM905
+        "AD:24 AE:23 AL:28 AT:20 AZ:28 BA:20 BE:16 BG:22 BH:22 BI:27 BR:29 BY:28 CH:21 CR:22 "
+        "CY:28 CZ:24 DE:22 DJ:27 DK:18 DO:28 EE:20 EG:29 ES:24 FI:18 FK:18 FO:18 FR:27 GB:22 "
+        "GE:22 GI:23 GL:18 GR:27 GT:28 HR:21 HU:28 IE:22 IL:23 IQ:23 IS:26 IT:27 JO:30 KW:30 "
+        "KZ:20 LB:28 LC:32 LI:21 LT:20 LU:20 LV:21 LY:25 MC:27 MD:24 ME:22 MK:19 MN:20 MR:27 "
+        "MT:31 MU:30 NI:28 NL:18 NO:15 OM:23 PK:24 PL:28 PS:29 QA:29 RO:24 RS:22 RU:33 SA:24 "
+        "SC:31 SD:18 SE:24 SI:19 SK:24 SM:27 SO:23 ST:25 SV:28 TL:23 TN:24 TR:26 UA:29 VA:22 "
+        "VG:24 XK:20 YE:30"
+    ).split()
+)
+
+
+def iban(value: str) -> bool:
+    """An IBAN: a known country, that country's length, and the ISO 13616 mod-97 check."""
+    compact = re.sub(r"\s", "", value).upper()
+    expected = _IBAN_LENGTHS.get(compact[:2])
+    if expected is None or len(compact) != int(expected) or not compact.isalnum():
+        return False
+    rearranged = compact[4:] + compact[:4]
+    number = "".join(str(int(ch, 36)) for ch in rearranged)
+    return int(number) % 97 == 1
+
+
+# --- phone numbers -------------------------------------------------------------------------
+
+_DATEISH = re.compile(r"^\+?\d{4}[-./]\d{2}[-./]\d{2}$|^\d{2}[-./]\d{2}[-./]\d{4}$")
+
+
+def phone(value: str) -> bool:
+    """A phone number that libphonenumber calls valid (international, or US/NANP national)."""
+    import phonenumbers
+
+    compact = value.strip()
+    if _DATEISH.match(compact):
+        return False
+    digits = re.sub(r"\D", "", compact)
+    if len(digits) < 8 or len(set(digits)) < 3:
+        return False
+    region = None if compact.startswith(("+", "00")) else "US"
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    try:
+        number = phonenumbers.parse(compact, region)
+    except phonenumbers.NumberParseException:
+        return False
+    return bool(phonenumbers.is_valid_number(number))
+
+
+# --- e-mail --------------------------------------------------------------------------------
+
+
+@cache
+def _tlds() -> frozenset[str]:
+    from leakmap.classify._tlds import TLDS_TEXT
+
+    return frozenset(TLDS_TEXT.split())
+
+
+_NOT_A_PERSON = frozenset(
+    {"git", "user", "you", "your", "yourname", "youremail", "name", "email", "someone",
+     "username", "example", "foo", "bar", "test", "noreply", "no-reply", "donotreply"}
+)  # fmt: skip
+
+
+def email_tld(value: str) -> bool:
+    """An e-mail address whose domain ends in a real TLD and whose local part is not a
+    placeholder such as ``you@`` or ``git@``."""
+    local, _, domain = value.rpartition("@")
+    if not local or "." not in domain:
+        return False
+    if local.lower() in _NOT_A_PERSON:
+        return False
+    tld = domain.rsplit(".", 1)[1].lower()
+    return tld in _tlds()
+
+
+# --- US social security number -------------------------------------------------------------
+
+
+def ssn(value: str) -> bool:
+    """A US SSN: area not 000/666/900-999, group not 00, serial not 0000, not a famous sample."""
+    digits = re.sub(r"\D", "", value)
+    if len(digits) != 9:
+        return False
+    area, group, serial = int(digits[:3]), int(digits[3:5]), int(digits[5:])
+    if area in (0, 666) or area >= 900 or group == 0 or serial == 0:
+        return False
+    return digits not in {"123456789", "078051120", "219099999"}
+
+
+# --- JWT -----------------------------------------------------------------------------------
+
+
+def _b64url_json(part: str) -> object:
+    padded = part + "=" * (-len(part) % 4)
+    try:
+        return json.loads(base64.urlsafe_b64decode(padded))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+
+
+def jwt(value: str) -> bool:
+    """A JWT/JWS: the header decodes to a JSON object with ``alg`` (and not ``none``
+    without a signature); the payload decodes to a JSON object."""
+    parts = value.split(".")
+    if len(parts) != 3:
+        return False
+    header = _b64url_json(parts[0])
+    if not isinstance(header, dict) or "alg" not in header:
+        return False
+    return isinstance(_b64url_json(parts[1]), dict)
+
+
+# --- infrastructure ------------------------------------------------------------------------
+
+_DOC_NETS = tuple(
+    ipaddress.ip_network(n)
+    for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32", "0.0.0.0/8")
+)
+
+
+def private_ip(value: str) -> bool:
+    """An RFC 1918, loopback, link-local, CGNAT or ULA address (not a documentation range)."""
+    host = value.strip("[]")
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if any(addr in net for net in _DOC_NETS if net.version == addr.version):
+        return False
+    if addr.version == 4 and addr in ipaddress.ip_network("100.64.0.0/10"):
+        return True
+    return addr.is_private or addr.is_loopback or addr.is_link_local
+
+
+_INTERNAL_SUFFIXES = (
+    ".internal", ".local", ".localdomain", ".corp", ".lan", ".intranet", ".intra", ".consul",
+    ".cluster.local", ".home.arpa", ".private", ".priv", ".int", ".prod", ".staging",
+)  # fmt: skip
+
+
+def internal_hostname(value: str) -> bool:
+    """A multi-label host name under an internal-only suffix, not a file name or a version."""
+    name = value.lower().rstrip(".")
+    labels = name.split(".")
+    if len(labels) < 2 or any(not label for label in labels):
+        return False
+    if labels[0].isdigit() or all(label.isdigit() for label in labels[:-1]):
+        return False
+    return name.endswith(_INTERNAL_SUFFIXES)
+
+
+VALIDATORS: dict[str, Validator] = {
+    "luhn": luhn,
+    "iban": iban,
+    "phone": phone,
+    "email_tld": email_tld,
+    "ssn": ssn,
+    "jwt": jwt,
+    "private_ip": private_ip,
+    "internal_hostname": internal_hostname,
+}
