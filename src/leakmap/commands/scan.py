@@ -1,9 +1,243 @@
-"""`leakmap scan`: not yet registered (being built)."""
+"""`leakmap scan`: port scan -> fingerprint -> access -> enumerate -> sample -> classify -> report.
+
+A thin layer over :mod:`leakmap.targets`, :mod:`leakmap.pipeline` and :mod:`leakmap.report`.
+Bad input (a target, a target file, a port list, a rule file, an option value) prints one
+line on stderr and exits 2; ``--fail-on SEVERITY`` exits 1 when a finding reaches it.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TextIO
+
 import typer
+from rich.console import Console
+
+from leakmap.errors import UsageError
+from leakmap.findings import Severity
+from leakmap.pipeline import Note, Pipeline, ScanSummary, fails
+from leakmap.report.console import ScanProgress, render_summary
+from leakmap.report.json import write_json
+from leakmap.report.jsonl import JsonlWriter
+from leakmap.services.base import ScanConfig, Service
+from leakmap.services.registry import default_ports, load_services
+from leakmap.targets import DEFAULT_MAX_HOSTS, TargetSet, collect_targets, parse_ports
+
+__all__ = ["FORMATS", "parse_fail_on", "register", "run_scan", "scan"]
+
+FORMATS = ("table", "json", "jsonl")
+
+
+def parse_fail_on(value: str | None) -> Severity | None:
+    """``--fail-on`` value -> Severity (``none`` or absent: never fail)."""
+    if value is None or value.strip().lower() in ("", "none", "never"):
+        return None
+    try:
+        return Severity(value.strip().lower())
+    except ValueError:
+        names = "|".join(s.value for s in Severity)
+        raise UsageError(f"--fail-on must be one of {names}|none, not {value!r}") from None
+
+
+async def run_scan(
+    pipeline: Pipeline,
+    targets: TargetSet,
+    ports: tuple[int, ...],
+    *,
+    progress: ScanProgress,
+    jsonl: JsonlWriter | None = None,
+    show_notes: bool = True,
+) -> ScanSummary:
+    """Run the pipeline, feeding the progress bar and the JSONL stream as events come."""
+    summary = ScanSummary()
+    if jsonl is not None:
+        jsonl.start(summary)
+    try:
+        async for event in pipeline.run(targets, ports):
+            summary.add(event)
+            progress.update(event)
+            if jsonl is not None:
+                jsonl.event(event)
+            if show_notes and isinstance(event, Note):
+                progress.note(event)
+    finally:
+        summary.finish()
+    if jsonl is not None:
+        jsonl.finish(summary)
+    return summary
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise UsageError(message)
+
+
+def scan(
+    targets: list[str] | None = typer.Argument(  # noqa: B008
+        None,
+        help="IP, hostname, host:port, [v6]:port, CIDR or URL; '-' reads targets from stdin.",
+        show_default=False,
+    ),
+    target_files: list[str] | None = typer.Option(  # noqa: B008
+        None, "-l", "--list", help="File with one target a line ('-' = stdin; '#' comments)."
+    ),
+    ports: str | None = typer.Option(
+        None,
+        "--ports",
+        "-p",
+        help="Ports: 8123,9000-9010 or service names; '+LIST' adds to the default set.",
+    ),
+    exclude: list[str] | None = typer.Option(  # noqa: B008
+        None, "--exclude", help="Address, network or name not to scan (repeatable)."
+    ),
+    max_hosts: int = typer.Option(
+        DEFAULT_MAX_HOSTS, "--max-hosts", help="Refuse targets expanding beyond this many."
+    ),
+    sample_rows: int = typer.Option(200, "--sample-rows", help="Rows sampled per table."),
+    no_sample: bool = typer.Option(False, "--no-sample", help="Enumerate, but sample no rows."),
+    output_format: str = typer.Option("table", "--format", "-f", help="table | json | jsonl"),
+    output: Path | None = typer.Option(  # noqa: B008
+        None, "-o", "--output", help="Write the report to FILE (json: atomically)."
+    ),
+    fail_on: str | None = typer.Option(
+        None, "--fail-on", help="Exit 1 when a finding reaches SEVERITY (critical..info)."
+    ),
+    timeout: float = typer.Option(2.0, "--timeout", help="Connect timeout, seconds."),
+    read_timeout: float = typer.Option(5.0, "--read-timeout", help="Read timeout, seconds."),
+    endpoint_timeout: float = typer.Option(
+        300.0, "--endpoint-timeout", help="Overall budget per endpoint, seconds."
+    ),
+    concurrency: int = typer.Option(256, "--concurrency", help="Parallel connections, total."),
+    per_host: int = typer.Option(32, "--per-host", help="Parallel connections per address."),
+    max_tables: int = typer.Option(500, "--max-tables", help="Tables enumerated per endpoint."),
+    rules: list[Path] | None = typer.Option(  # noqa: B008
+        None, "--rules", help="Extra classifier rule file (repeatable)."
+    ),
+    disable: list[str] | None = typer.Option(  # noqa: B008
+        None, "--disable", help="Classifier rule id (or glob) to disable (repeatable)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar, no notes."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+) -> None:
+    """Scan targets for exposed data stores and show what they leak (read-only)."""
+    try:
+        code = _scan(
+            targets=targets or [],
+            target_files=target_files or [],
+            ports=ports,
+            exclude=exclude or [],
+            max_hosts=max_hosts,
+            sample_rows=0 if no_sample else sample_rows,
+            output_format=output_format,
+            output=output,
+            fail_on=fail_on,
+            timeout=timeout,
+            read_timeout=read_timeout,
+            endpoint_timeout=endpoint_timeout,
+            concurrency=concurrency,
+            per_host=per_host,
+            max_tables=max_tables,
+            rules=rules or [],
+            disable=disable or [],
+            quiet=quiet,
+            progress=not (quiet or no_progress),
+        )
+    except UsageError as exc:
+        typer.echo(f"leakmap: error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        typer.echo("leakmap: interrupted", err=True)
+        raise typer.Exit(130) from None
+    raise typer.Exit(code)
+
+
+def _scan(
+    *,
+    targets: list[str],
+    target_files: list[str],
+    ports: str | None,
+    exclude: list[str],
+    max_hosts: int,
+    sample_rows: int,
+    output_format: str,
+    output: Path | None,
+    fail_on: str | None,
+    timeout: float,
+    read_timeout: float,
+    endpoint_timeout: float,
+    concurrency: int,
+    per_host: int,
+    max_tables: int,
+    rules: list[Path],
+    disable: list[str],
+    quiet: bool,
+    progress: bool,
+) -> int:
+    fmt = output_format.strip().lower()
+    _check(fmt in FORMATS, f"--format must be one of {'|'.join(FORMATS)}, not {output_format!r}")
+    threshold = parse_fail_on(fail_on)
+    _check(sample_rows >= 0, "--sample-rows must be 0 or more")
+    _check(max_hosts >= 1, "--max-hosts must be at least 1")
+    _check(timeout > 0 and read_timeout > 0, "--timeout and --read-timeout must be positive")
+    _check(endpoint_timeout > 0, "--endpoint-timeout must be positive")
+    _check(concurrency >= 1 and per_host >= 1, "--concurrency and --per-host must be at least 1")
+    _check(max_tables >= 0, "--max-tables must be 0 or more")
+    if output is not None:
+        _check(not output.is_dir(), f"-o {output}: is a directory")
+        _check(output.parent.is_dir(), f"-o {output}: directory {output.parent} does not exist")
+
+    classes = load_services()
+    port_map = default_ports(classes)
+    named = {name: list(cls.default_ports) for name, cls in classes.items()}
+    port_list = parse_ports(ports, defaults=port_map, services=named)
+    target_set = collect_targets(
+        targets, target_files, stdin=sys.stdin, excludes=exclude, max_hosts=max_hosts
+    )
+    config = ScanConfig(
+        sample_rows=sample_rows,
+        connect_timeout=timeout,
+        read_timeout=read_timeout,
+        concurrency=concurrency,
+        per_host_concurrency=per_host,
+        max_tables=max_tables,
+    )
+    services: list[Service] = [cls() for cls in classes.values()]
+    pipeline = Pipeline.create(
+        services,
+        config,
+        rule_files=rules,
+        disabled=disable,
+        endpoint_timeout=endpoint_timeout,
+    )
+
+    err = Console(stderr=True)
+    with ExitStack() as stack:
+        jsonl: JsonlWriter | None = None
+        if fmt == "jsonl":
+            stream: TextIO = sys.stdout
+            if output is not None:
+                stream = stack.enter_context(output.open("w", encoding="utf-8"))
+            jsonl = JsonlWriter(stream)
+        bar = stack.enter_context(ScanProgress(err, enabled=progress))
+        job = run_scan(
+            pipeline, target_set, port_list, progress=bar, jsonl=jsonl, show_notes=not quiet
+        )
+        summary = asyncio.run(job)
+
+    if fmt == "json":
+        write_json(summary, output if output is not None else sys.stdout)
+    elif fmt == "table":
+        if output is not None:
+            with output.open("w", encoding="utf-8") as handle:
+                render_summary(summary, Console(file=handle, no_color=True, width=160))
+        else:
+            render_summary(summary, Console())
+    return 1 if fails(summary.findings, threshold) else 0
 
 
 def register(app: typer.Typer) -> None:
-    """Add the command to the app."""
+    """Add ``scan`` to the app."""
+    app.command("scan", no_args_is_help=True)(scan)

@@ -1,0 +1,363 @@
+"""The scan pipeline: targets -> resolve -> port scan -> fingerprint -> assess -> events.
+
+:meth:`Pipeline.run` is an async iterator of events, streamed as they happen::
+
+    Note            a resolution warning, an exclusion count, a contained plugin error
+    PortChecked     one (host, port) probed (for progress: ``done`` of ``total``)
+    EndpointFound   a plugin recognised an open port (assessment starts)
+    Unidentified    an open port no plugin recognised
+    ServiceFound    a finished :class:`~leakmap.services.base.ServiceResult`
+
+Budgets: the port scan has its global and per-host bounds; fingerprinting and assessment
+share ``assess_concurrency`` slots (and ``per_host_assess`` per address); every plugin call
+has a deadline. A plugin that times out or raises never stops the scan: its endpoint is
+reported with auth ``unknown``, a note and a low-severity "assessment incomplete" finding
+(never as "secure").
+
+:class:`ScanSummary` collects the events into what the report writers need.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from leakmap.errors import LeakmapError
+from leakmap.findings import Finding, Severity
+from leakmap.net.bounded import Network
+from leakmap.net.dns import Resolver
+from leakmap.net.portscan import PortResult, PortScanner, PortState
+from leakmap.services.base import (
+    AuthState,
+    Endpoint,
+    OpenPort,
+    ScanConfig,
+    ScanContext,
+    Service,
+    ServiceReport,
+    ServiceResult,
+    Transport,
+)
+from leakmap.targets import ScanHost, TargetSet, resolve_targets
+
+if TYPE_CHECKING:
+    from leakmap.classify.engine import Classifier
+
+__all__ = [
+    "EndpointFound",
+    "Note",
+    "Pipeline",
+    "PortChecked",
+    "ScanEvent",
+    "ScanSummary",
+    "ServiceFound",
+    "Unidentified",
+    "fails",
+    "sort_findings",
+]
+
+INCOMPLETE_RULE = "leakmap.assessment-incomplete"
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    message: str
+    level: str = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class PortChecked:
+    result: PortResult
+    done: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointFound:
+    endpoint: Endpoint
+
+
+@dataclass(frozen=True, slots=True)
+class Unidentified:
+    port: OpenPort
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceFound:
+    result: ServiceResult
+
+
+ScanEvent = Note | PortChecked | EndpointFound | Unidentified | ServiceFound
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Most severe first, then by host, port, rule, resource, id (a stable order)."""
+    return sorted(
+        findings,
+        key=lambda f: (-f.severity.rank, f.host, f.port, f.rule, f.resource or "", f.id),
+    )
+
+
+def fails(findings: Iterable[Finding], threshold: Severity | None) -> bool:
+    """True when some finding is at least ``threshold`` (``--fail-on``); never for None."""
+    if threshold is None:
+        return False
+    return any(f.severity.at_least(threshold) for f in findings)
+
+
+@dataclass(slots=True)
+class ScanSummary:
+    """Everything a scan produced, collected from its events."""
+
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    finished: datetime | None = None
+    results: list[ServiceResult] = field(default_factory=list)
+    unidentified: list[OpenPort] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    ports_checked: int = 0
+    ports_open: int = 0
+
+    def add(self, event: ScanEvent) -> None:
+        if isinstance(event, ServiceFound):
+            self.results.append(event.result)
+        elif isinstance(event, Unidentified):
+            self.unidentified.append(event.port)
+        elif isinstance(event, Note):
+            self.notes.append(event.message)
+        elif isinstance(event, PortChecked):
+            self.ports_checked += 1
+            if event.result.state is PortState.OPEN:
+                self.ports_open += 1
+
+    def finish(self) -> None:
+        self.finished = datetime.now(UTC)
+
+    @property
+    def services(self) -> list[ServiceReport]:
+        return sorted(
+            (r.report for r in self.results),
+            key=lambda s: (s.host, s.ip, s.port, s.service),
+        )
+
+    @property
+    def findings(self) -> list[Finding]:
+        return sort_findings(f for r in self.results for f in r.findings)
+
+
+def _incomplete(endpoint: Endpoint, why: str) -> ServiceResult:
+    report = ServiceReport(
+        host=endpoint.host,
+        ip=endpoint.ip,
+        port=endpoint.port,
+        service=endpoint.service,
+        transport=endpoint.transport,
+        version=endpoint.version,
+        auth=AuthState.UNKNOWN,
+        notes=(f"assessment incomplete: {why}; auth state unknown",),
+    )
+    finding = Finding.make(
+        rule=INCOMPLETE_RULE,
+        severity=Severity.LOW,
+        host=endpoint.host,
+        port=endpoint.port,
+        service=endpoint.service,
+        title=f"{endpoint.service} endpoint found but its assessment did not finish",
+        evidence=why,
+        remediation=(
+            "Re-run with a longer --endpoint-timeout, or check the endpoint by hand; "
+            "until then treat its access state as unknown, not as secure."
+        ),
+    )
+    return ServiceResult(report, (finding,))
+
+
+def _why(exc: BaseException) -> str:
+    # Only leakmap's own errors promise not to carry raw secrets: show their text.
+    if isinstance(exc, LeakmapError):
+        return f"{type(exc).__name__}: {str(exc)[:200]}"
+    return type(exc).__name__
+
+
+class Pipeline:
+    """Runs one scan. Build it with the plugins, the limits and a loaded classifier."""
+
+    def __init__(
+        self,
+        services: Sequence[Service],
+        config: ScanConfig,
+        classifier: Classifier,
+        *,
+        network: Network | None = None,
+        resolver: Resolver | None = None,
+        scanner: PortScanner | None = None,
+        endpoint_timeout: float = 300.0,
+        fingerprint_timeout: float | None = None,
+        assess_concurrency: int = 16,
+        per_host_assess: int = 4,
+    ) -> None:
+        self.services = tuple(services)
+        self.config = config
+        self.context = ScanContext(
+            config=config,
+            network=network
+            or Network(
+                connect_timeout=config.connect_timeout,
+                read_timeout=config.read_timeout,
+                max_response_bytes=config.max_response_bytes,
+                user_agent=config.user_agent,
+            ),
+            classifier=classifier,
+        )
+        self.resolver = resolver
+        self.scanner = scanner or PortScanner(
+            concurrency=config.concurrency,
+            per_host=config.per_host_concurrency,
+            timeout=config.connect_timeout,
+        )
+        self.endpoint_timeout = endpoint_timeout
+        self.fingerprint_timeout = (
+            fingerprint_timeout
+            if fingerprint_timeout is not None
+            else config.connect_timeout + 2 * config.read_timeout
+        )
+        self._assess_gate = asyncio.Semaphore(max(1, assess_concurrency))
+        self._per_host_assess = max(1, per_host_assess)
+        self._host_gates: dict[str, asyncio.Semaphore] = {}
+
+    @classmethod
+    def create(
+        cls,
+        services: Sequence[Service],
+        config: ScanConfig,
+        *,
+        rule_files: Sequence[Path] = (),
+        disabled: Sequence[str] = (),
+        resolver: Resolver | None = None,
+        endpoint_timeout: float = 300.0,
+    ) -> Pipeline:
+        """Load the classifier once (raises RuleFileError/UsageError for bad rules)."""
+        from leakmap.classify.engine import Classifier
+
+        classifier = Classifier.load(extra_rule_files=rule_files, disabled=disabled)
+        return cls(
+            services, config, classifier, resolver=resolver, endpoint_timeout=endpoint_timeout
+        )
+
+    def candidates(self, port: int, hint: Transport | None = None) -> list[Service]:
+        """Plugins to try on ``port``: those that claim it (or the URL's transport) first."""
+
+        def rank(service: Service) -> int:
+            ports: Mapping[int, Transport] = service.default_ports
+            if port in ports:
+                return 0
+            if hint is not None and hint in ports.values():
+                return 1
+            return 2
+
+        return sorted(self.services, key=rank)
+
+    async def _fingerprint(
+        self, port: OpenPort, hint: Transport | None, emit: asyncio.Queue[ScanEvent | None]
+    ) -> tuple[Service, Endpoint] | None:
+        for service in self.candidates(port.port, hint):
+            try:
+                endpoint = await asyncio.wait_for(
+                    service.fingerprint(port, self.context), self.fingerprint_timeout
+                )
+            except TimeoutError:
+                await emit.put(
+                    Note(
+                        f"{service.name}: fingerprint of {port.host}:{port.port} timed out "
+                        f"after {self.fingerprint_timeout:g} s"
+                    )
+                )
+                continue
+            except Exception as exc:
+                await emit.put(
+                    Note(
+                        f"error: {service.name} fingerprint of {port.host}:{port.port} "
+                        f"failed ({_why(exc)})",
+                        level="error",
+                    )
+                )
+                continue
+            if endpoint is not None:
+                return service, endpoint
+        return None
+
+    async def _assess(self, service: Service, endpoint: Endpoint) -> ServiceResult:
+        try:
+            return await asyncio.wait_for(
+                service.assess(endpoint, self.context), self.endpoint_timeout
+            )
+        except TimeoutError:
+            return _incomplete(endpoint, f"timed out after {self.endpoint_timeout:g} s")
+        except Exception as exc:
+            return _incomplete(endpoint, f"plugin error ({_why(exc)})")
+
+    async def _handle_open(
+        self, port: OpenPort, hint: Transport | None, emit: asyncio.Queue[ScanEvent | None]
+    ) -> None:
+        gate = self._host_gates.setdefault(port.ip, asyncio.Semaphore(self._per_host_assess))
+        async with self._assess_gate, gate:
+            found = await self._fingerprint(port, hint, emit)
+            if found is None:
+                await emit.put(Unidentified(port))
+                return
+            service, endpoint = found
+            await emit.put(EndpointFound(endpoint))
+            result = await self._assess(service, endpoint)
+        await emit.put(ServiceFound(result))
+
+    async def scan_hosts(self, hosts: Sequence[ScanHost]) -> AsyncGenerator[ScanEvent, None]:
+        """Port scan, fingerprint and assess already resolved hosts."""
+        emit: asyncio.Queue[ScanEvent | None] = asyncio.Queue()
+        total = self.scanner.job_count(hosts)
+        hints = {h.ip: h.hints for h in hosts}
+
+        async def produce() -> None:
+            tasks: set[asyncio.Task[None]] = set()
+            done = 0
+            try:
+                async for result in self.scanner.scan(hosts):
+                    done += 1
+                    await emit.put(PortChecked(result, done, total))
+                    if result.state is PortState.OPEN:
+                        hint = hints.get(result.ip, {}).get(result.port)
+                        tasks.add(
+                            asyncio.create_task(self._handle_open(result.open_port(), hint, emit))
+                        )
+                if tasks:
+                    await asyncio.gather(*tasks)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await emit.put(None)
+
+        producer = asyncio.create_task(produce())
+        try:
+            while (event := await emit.get()) is not None:
+                yield event
+            producer.result()
+        finally:
+            producer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await producer
+
+    async def run(
+        self, targets: TargetSet, ports: Sequence[int]
+    ) -> AsyncGenerator[ScanEvent, None]:
+        """Resolve ``targets`` and scan them on ``ports`` (explicit target ports win)."""
+        resolved = await resolve_targets(targets, ports, resolver=self.resolver)
+        for message in resolved.notes:
+            yield Note(message)
+        if not resolved.hosts:
+            yield Note("nothing to scan: no target resolved to an address")
+            return
+        async for event in self.scan_hosts(resolved.hosts):
+            yield event
