@@ -31,6 +31,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import ipaddress
+import json
 import os
 import secrets
 import shutil
@@ -40,6 +41,7 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, Self
@@ -48,12 +50,14 @@ import httpx
 
 from leakmap.errors import LabError
 from leakmap.lab.addresses import require_loopback
+from leakmap.lab.seed import DEFAULT_ROWS, SeedSummary, seed_clickhouse
 
 __all__ = [
     "ADMIN_PROFILE",
     "ADMIN_USER",
     "DEFAULT_SERVER_BINARY",
     "ClickHouseInstance",
+    "LoggedQuery",
     "ServerStatus",
     "pid_alive",
     "pid_runs_config",
@@ -68,6 +72,17 @@ ADMIN_PROFILE = "leakmap_lab_admin"
 ServerStatus = Literal["running", "stopped"]
 
 _PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class LoggedQuery:
+    """One row of ``system.query_log`` (type 1 = start, 2 = finish, 3/4 = exception)."""
+
+    user: str
+    type: int
+    query: str
+    event_time: str
+    exception: str
 
 
 def server_binary_available(binary: Path = DEFAULT_SERVER_BINARY) -> bool:
@@ -207,6 +222,8 @@ class ClickHouseInstance:
         self._dir: Path | None = base_dir
         self._proc: subprocess.Popen[bytes] | None = None
         self._pid: int | None = None
+        self.summary: SeedSummary | None = None
+        """What :meth:`seed` wrote (None before)."""
 
     # -- facts -------------------------------------------------------------------------------
 
@@ -511,3 +528,43 @@ class ClickHouseInstance:
     def flush_logs(self) -> None:
         """``SYSTEM FLUSH LOGS`` so ``system.query_log`` holds every finished query."""
         self.admin_query("SYSTEM FLUSH LOGS")
+
+    def seed(self, *, rows: int = DEFAULT_ROWS, seed: int | None = None) -> SeedSummary:
+        """Write the demo data (:func:`leakmap.lab.seed.seed_clickhouse`) into THIS instance.
+
+        ``seed=None`` draws a random seed; the summary (with every planted fake) is kept in
+        :attr:`summary`.
+        """
+        chosen = secrets.randbits(31) if seed is None else seed
+        self.summary = seed_clickhouse(self.admin_query, rows=rows, seed=chosen)
+        return self.summary
+
+    def logged_queries(self, *, user: str = "default", since: float = 0.0) -> list[LoggedQuery]:
+        """Flush and read ``system.query_log`` for ``user`` from unix time ``since`` on.
+
+        Needs ``log_queries=True``. The admin's own statements are never logged.
+        """
+        self.flush_logs()
+        if not user.replace("_", "").isalnum():
+            raise LabError("bad user name")
+        body = self.admin_query(
+            "SELECT user, toUInt8(type) AS kind, query, toString(event_time) AS at, "  # noqa: S608
+            "exception FROM system.query_log "
+            f"WHERE user = '{user}' AND event_time >= toDateTime({int(since)}) "
+            "ORDER BY event_time, query_start_time FORMAT JSONEachRow"
+        )
+        out: list[LoggedQuery] = []
+        for line in body.splitlines():
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            out.append(
+                LoggedQuery(
+                    user=str(row["user"]),
+                    type=int(row["kind"]),
+                    query=str(row["query"]),
+                    event_time=str(row["at"]),
+                    exception=str(row["exception"]),
+                )
+            )
+        return out

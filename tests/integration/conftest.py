@@ -1,0 +1,176 @@
+"""Real-server fixtures for the integration tests (everything on random 127.x.y.z addresses).
+
+Session-scoped, started on first use and stopped (temp dirs removed) at session end, also on
+failure. Every address is drawn from 127.64.0.1-127.250.255.254 after checking its ports are
+free, so concurrent runs by different developers do not clash.
+
+ClickHouse (Debian's clickhouse-server 18.16; skipped with a clear reason when missing), each a
+:class:`leakmap.lab.clickhouse.ClickHouseInstance` with ``.ip``, ``.http_port`` (8123),
+``.native_port`` (9000), ``.interserver_port`` (9009), ``.admin_query(sql)``,
+``.logged_queries(since=...)`` and ``.summary.dataset`` (every planted fake):
+
+``ch_open``      default user, empty password, timezone Asia/Shanghai, log_queries=1, seeded.
+``ch_password``  default user needs ``.password`` (stored as sha256), seeded (to prove no data
+                 leaks without it).
+``ch_readonly``  default user in a readonly=1 profile, empty password, seeded.
+
+Decoys (:mod:`tests.integration.servers`):
+
+``decoy_ok_http``     answers ``200 Ok.`` to everything on ``.ip:8123``.
+``garbage_tcp``       parametrised over every misbehaviour mode, ``.ip:9000`` (``.mode``).
+``garbage_tcp_all``   one of each mode at once, each on its own address (a list).
+
+Helper: ``free_loopback`` - a function returning a fresh free 127.x.y.z for given ports.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from leakmap.errors import LabError
+from leakmap.lab.addresses import random_loopback
+from leakmap.lab.clickhouse import ClickHouseInstance, server_binary_available
+
+from .servers import GARBAGE_MODES, GarbageMode, GarbageTcp, OkHttpDecoy
+
+__all__ = [
+    "CH_PORTS",
+    "ch_open",
+    "ch_password",
+    "ch_readonly",
+    "decoy_ok_http",
+    "free_loopback",
+    "garbage_tcp",
+    "garbage_tcp_all",
+    "start_clickhouse",
+]
+
+CH_PORTS = (8123, 9000, 9009)
+SEED_ROWS = 1000
+_INTEGRATION_DIR = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under tests/integration/ carries the ``integration`` marker."""
+    for item in items:
+        if _INTEGRATION_DIR in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.integration)
+
+
+def _require_clickhouse() -> None:
+    if not server_binary_available():
+        pytest.skip(
+            "clickhouse-server not installed at /usr/sbin/clickhouse-server "
+            "(run scripts/bootstrap: apt-get install clickhouse-server)"
+        )
+
+
+def start_clickhouse(*, seed_rows: int | None = SEED_ROWS, **options: Any) -> ClickHouseInstance:
+    """Start (and seed) a ClickHouseInstance on a random free loopback address.
+
+    Retries on a fresh address if another run grabbed the ports in between. The caller stops it.
+    """
+    last: LabError | None = None
+    for _ in range(4):
+        ip = random_loopback(CH_PORTS)
+        ch = ClickHouseInstance(ip, **options)
+        try:
+            ch.start()
+        except LabError as exc:
+            last = exc
+            continue
+        try:
+            if seed_rows:
+                ch.seed(rows=seed_rows)
+        except BaseException:
+            ch.stop()
+            raise
+        return ch
+    raise LabError(f"could not start a lab ClickHouse: {last}")
+
+
+@pytest.fixture(scope="session")
+def free_loopback() -> Callable[..., str]:
+    """``free_loopback(ports=(8123, 9000, 9009))`` -> a random 127.x.y.z with those ports free."""
+
+    def pick(ports: tuple[int, ...] = CH_PORTS) -> str:
+        return random_loopback(ports)
+
+    return pick
+
+
+@pytest.fixture(scope="session")
+def ch_open() -> Iterator[ClickHouseInstance]:
+    """Open ClickHouse: no password, Asia/Shanghai, log_queries=1, seeded with the demo data."""
+    _require_clickhouse()
+    ch = start_clickhouse(timezone="Asia/Shanghai", log_queries=True)
+    try:
+        yield ch
+    finally:
+        ch.stop()
+
+
+@pytest.fixture(scope="session")
+def ch_password() -> Iterator[ClickHouseInstance]:
+    """ClickHouse whose default user needs ``ch_password.password`` (random), seeded."""
+    _require_clickhouse()
+    ch = start_clickhouse(
+        timezone="Europe/Berlin",
+        password=secrets.token_urlsafe(16),
+        password_sha256=True,
+        log_queries=True,
+    )
+    try:
+        yield ch
+    finally:
+        ch.stop()
+
+
+@pytest.fixture(scope="session")
+def ch_readonly() -> Iterator[ClickHouseInstance]:
+    """ClickHouse whose default user (no password) is in a readonly=1 profile, seeded."""
+    _require_clickhouse()
+    ch = start_clickhouse(timezone="UTC", readonly_profile=True, log_queries=True)
+    try:
+        yield ch
+    finally:
+        ch.stop()
+
+
+@pytest.fixture(scope="session")
+def decoy_ok_http() -> Iterator[OkHttpDecoy]:
+    """An HTTP server answering ``200 Ok.`` to every request on its own ``.ip:8123``."""
+    decoy = OkHttpDecoy(random_loopback((8123,)), 8123).start()
+    try:
+        yield decoy
+    finally:
+        decoy.stop()
+
+
+@pytest.fixture(scope="session", params=GARBAGE_MODES)
+def garbage_tcp(request: pytest.FixtureRequest) -> Iterator[GarbageTcp]:
+    """A TCP server on ``.ip:9000`` misbehaving in mode ``.mode`` (one test per mode)."""
+    mode: GarbageMode = request.param
+    server = GarbageTcp(random_loopback((9000,)), mode, 9000).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def garbage_tcp_all() -> Iterator[list[GarbageTcp]]:
+    """One GarbageTcp per mode, each on its own address, all at once."""
+    servers: list[GarbageTcp] = []
+    try:
+        for mode in GARBAGE_MODES:
+            servers.append(GarbageTcp(random_loopback((9000,)), mode, 9000).start())
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
