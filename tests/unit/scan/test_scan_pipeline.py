@@ -1,0 +1,344 @@
+"""The pipeline over real loopback listeners, with test-double service plugins.
+
+``BannerServiceDouble`` stands in for a real plugin (the ClickHouse plugin is exercised by
+the integration tests): it recognises a server that greets with ``FAKEDB <version>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Mapping
+from typing import ClassVar
+
+import pytest
+
+from leakmap.classify import Classifier
+from leakmap.errors import ProbeError
+from leakmap.findings import Finding, Severity
+from leakmap.net.bounded import read_bounded
+from leakmap.pipeline import (
+    INCOMPLETE_RULE,
+    EndpointFound,
+    Note,
+    Pipeline,
+    PortChecked,
+    ScanEvent,
+    ScanSummary,
+    Unidentified,
+    fails,
+    sort_findings,
+)
+from leakmap.services.base import (
+    AuthState,
+    Endpoint,
+    OpenPort,
+    Resource,
+    ScanConfig,
+    ScanContext,
+    Service,
+    ServiceReport,
+    ServiceResult,
+    Transport,
+)
+from leakmap.targets import ScanHost, collect_targets
+
+RAW_FAKE_SECRET = "sk-proj-" + "Zq7" * 20
+
+
+class BannerServiceDouble:
+    """Test double of a service plugin: positive evidence = a ``FAKEDB`` greeting."""
+
+    name: ClassVar[str] = "fakedb"
+    default_ports: ClassVar[Mapping[int, Transport]] = {}
+
+    def __init__(self) -> None:
+        self.fingerprinted: list[int] = []
+
+    async def fingerprint(self, port: OpenPort, ctx: ScanContext) -> Endpoint | None:
+        self.fingerprinted.append(port.port)
+        try:
+            reader, writer = await ctx.network.open_tcp(port.ip, port.port)
+        except (OSError, TimeoutError):
+            return None
+        try:
+            data = await read_bounded(reader, 256, ctx.config.read_timeout)
+        except (TimeoutError, ProbeError):
+            return None
+        finally:
+            writer.close()
+        if not data.startswith(b"FAKEDB "):
+            return None
+        version = data[7:].strip().decode("ascii", "replace")
+        return Endpoint(
+            port.host, port.ip, port.port, self.name, Transport.NATIVE, "greeting", version
+        )
+
+    async def assess(self, endpoint: Endpoint, ctx: ScanContext) -> ServiceResult:
+        report = ServiceReport(
+            host=endpoint.host,
+            ip=endpoint.ip,
+            port=endpoint.port,
+            service=self.name,
+            transport=endpoint.transport,
+            version=endpoint.version,
+            auth=AuthState.NONE,
+            resources=(Resource(database="db", table="t", engine="Log", rows=3),),
+        )
+        findings = (
+            Finding.make(
+                rule="fakedb.open",
+                severity=Severity.HIGH,
+                host=endpoint.host,
+                port=endpoint.port,
+                service=self.name,
+                title="open",
+                evidence="no password",
+                remediation="set one",
+            ),
+            Finding.make(
+                rule="fakedb.version",
+                severity=Severity.INFO,
+                host=endpoint.host,
+                port=endpoint.port,
+                service=self.name,
+                title="version",
+                evidence=endpoint.version or "?",
+                remediation="-",
+            ),
+        )
+        return ServiceResult(report, findings)
+
+
+class StuckAssessDouble(BannerServiceDouble):
+    """Test double whose assessment never returns."""
+
+    async def assess(self, endpoint: Endpoint, ctx: ScanContext) -> ServiceResult:
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+
+class RaisingAssessDouble(BannerServiceDouble):
+    """Test double whose assessment raises with a secret in the message."""
+
+    async def assess(self, endpoint: Endpoint, ctx: ScanContext) -> ServiceResult:
+        raise RuntimeError(f"boom {RAW_FAKE_SECRET}")
+
+
+class RaisingFingerprintDouble(BannerServiceDouble):
+    """Test double that breaks its contract and raises from fingerprint."""
+
+    name: ClassVar[str] = "broken"
+    default_ports: ClassVar[Mapping[int, Transport]] = {}
+
+    async def fingerprint(self, port: OpenPort, ctx: ScanContext) -> Endpoint | None:
+        raise ValueError(RAW_FAKE_SECRET)
+
+
+class Servers:
+    def __init__(self) -> None:
+        self.fakedb = 0
+        self.decoy = 0
+        self.silent = 0
+        self.closed = 0
+
+
+@pytest.fixture
+async def servers() -> AsyncIterator[Servers]:
+    """Real loopback servers: a FAKEDB one, an ``Ok.`` decoy, a silent one; a closed port."""
+
+    async def fakedb(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"FAKEDB 1.2.3\n")
+        await writer.drain()
+        writer.close()
+
+    async def decoy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.0 200 OK\r\nContent-Length: 4\r\n\r\nOk.\n")
+        await writer.drain()
+        writer.close()
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1)
+        writer.close()
+
+    started = [await asyncio.start_server(h, "127.0.0.1", 0) for h in (fakedb, decoy, silent)]
+    out = Servers()
+    out.fakedb, out.decoy, out.silent = (s.sockets[0].getsockname()[1] for s in started)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        out.closed = sock.getsockname()[1]
+    try:
+        yield out
+    finally:
+        for s in started:
+            s.close()
+
+
+def _pipeline(services: list[Service], **kwargs: float) -> Pipeline:
+    config = ScanConfig(connect_timeout=1.0, read_timeout=0.3, concurrency=16)
+    return Pipeline(services, config, Classifier.load(), **kwargs)  # type: ignore[arg-type]
+
+
+async def _collect(gen: AsyncIterator[ScanEvent]) -> tuple[list[ScanEvent], ScanSummary]:
+    events: list[ScanEvent] = []
+    summary = ScanSummary()
+    async for event in gen:
+        events.append(event)
+        summary.add(event)
+    summary.finish()
+    return events, summary
+
+
+async def test_pipeline_finds_recognises_and_streams(servers: Servers) -> None:
+    plugin = BannerServiceDouble()
+    ports = (servers.fakedb, servers.decoy, servers.silent, servers.closed)
+    host = ScanHost("127.0.0.1", "127.0.0.1", ports)
+    events, summary = await _collect(_pipeline([plugin]).scan_hosts([host]))
+
+    checked = [e for e in events if isinstance(e, PortChecked)]
+    assert len(checked) == 4 and checked[-1].done == checked[-1].total == 4
+    assert [e.endpoint.port for e in events if isinstance(e, EndpointFound)] == [servers.fakedb]
+    assert sorted(e.port.port for e in events if isinstance(e, Unidentified)) == sorted(
+        [servers.decoy, servers.silent]
+    )
+    # the service arrives after its endpoint was announced
+    kinds = [type(e).__name__ for e in events]
+    assert kinds.index("EndpointFound") < kinds.index("ServiceFound")
+    assert [s.port for s in summary.services] == [servers.fakedb]
+    report = summary.services[0]
+    assert (report.version, report.auth) == ("1.2.3", AuthState.NONE)
+    assert [f.severity for f in summary.findings] == [Severity.HIGH, Severity.INFO]
+    assert summary.ports_open == 3 and summary.ports_checked == 4
+    assert servers.closed not in plugin.fingerprinted
+
+
+async def test_pipeline_stuck_plugin_is_unknown_never_secure(servers: Servers) -> None:
+    host = ScanHost("127.0.0.1", "127.0.0.1", (servers.fakedb, servers.decoy))
+    pipeline = _pipeline([StuckAssessDouble()], endpoint_timeout=0.3)
+    _, summary = await _collect(pipeline.scan_hosts([host]))
+    (report,) = summary.services
+    assert report.auth is AuthState.UNKNOWN
+    assert any("timed out" in n for n in report.notes)
+    assert [f.rule for f in summary.findings] == [INCOMPLETE_RULE]
+    assert [p.port for p in summary.unidentified] == [servers.decoy]
+
+
+async def test_pipeline_contains_plugin_exceptions_without_leaking(servers: Servers) -> None:
+    host = ScanHost("127.0.0.1", "127.0.0.1", (servers.fakedb,))
+    broken = RaisingFingerprintDouble()
+    pipeline = _pipeline([broken, RaisingAssessDouble()])
+    events, summary = await _collect(pipeline.scan_hosts([host]))
+    errors = [e for e in events if isinstance(e, Note) and e.level == "error"]
+    assert errors and "ValueError" in errors[0].message
+    (report,) = summary.services  # the second plugin still recognised it
+    assert report.auth is AuthState.UNKNOWN
+    assert "RuntimeError" in report.notes[0]
+    everything = repr(events) + repr(summary)
+    assert RAW_FAKE_SECRET not in everything
+
+
+async def test_pipeline_run_resolves_and_notes() -> None:
+    async def resolver(name: str) -> list[str]:
+        from leakmap.net.dns import ResolutionError
+
+        raise ResolutionError(f"{name}: no address")
+
+    pipeline = Pipeline([BannerServiceDouble()], ScanConfig(), Classifier.load(), resolver=resolver)
+    events, _ = await _collect(pipeline.run(collect_targets(["nowhere.internal"]), (9000,)))
+    messages = [e.message for e in events if isinstance(e, Note)]
+    assert messages == [
+        "not resolved: nowhere.internal: no address",
+        "nothing to scan: no target resolved to an address",
+    ]
+
+
+async def test_pipeline_bounds_assessments() -> None:
+    """At most ``assess_concurrency`` fingerprints/assessments run at once."""
+    running = peak = 0
+
+    class CountingDouble(BannerServiceDouble):
+        async def fingerprint(self, port: OpenPort, ctx: ScanContext) -> Endpoint | None:
+            nonlocal running, peak
+            running += 1
+            peak = max(peak, running)
+            await asyncio.sleep(0.02)
+            running -= 1
+            return None
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    servers = [await asyncio.start_server(handler, "127.0.0.1", 0) for _ in range(12)]
+    try:
+        ports = tuple(s.sockets[0].getsockname()[1] for s in servers)
+        pipeline = Pipeline(
+            [CountingDouble()],
+            ScanConfig(),
+            Classifier.load(),
+            assess_concurrency=3,
+            per_host_assess=8,
+        )
+        _, summary = await _collect(pipeline.scan_hosts([ScanHost("h", "127.0.0.1", ports)]))
+    finally:
+        for s in servers:
+            s.close()
+    assert len(summary.unidentified) == 12
+    assert peak == 3
+
+
+def test_candidates_claimants_first() -> None:
+    class A(BannerServiceDouble):
+        name: ClassVar[str] = "a"
+        default_ports: ClassVar[Mapping[int, Transport]] = {6379: Transport.NATIVE}
+
+    class B(BannerServiceDouble):
+        name: ClassVar[str] = "b"
+        default_ports: ClassVar[Mapping[int, Transport]] = {8123: Transport.HTTP}
+
+    pipeline = Pipeline([A(), B()], ScanConfig(), Classifier.load())
+    assert [s.name for s in pipeline.candidates(8123)] == ["b", "a"]
+    assert [s.name for s in pipeline.candidates(6379)] == ["a", "b"]
+    assert [s.name for s in pipeline.candidates(1, Transport.HTTP)] == ["b", "a"]
+
+
+def _finding(rule: str, severity: Severity, port: int = 1) -> Finding:
+    return Finding.make(
+        rule=rule,
+        severity=severity,
+        host="h",
+        port=port,
+        service="s",
+        title="t",
+        evidence="e",
+        remediation="r",
+    )
+
+
+@pytest.mark.parametrize(
+    ("threshold", "expected"),
+    [
+        (None, False),
+        (Severity.CRITICAL, False),
+        (Severity.HIGH, True),
+        (Severity.MEDIUM, True),
+        (Severity.INFO, True),
+    ],
+)
+def test_fails(threshold: Severity | None, expected: bool) -> None:
+    findings = [_finding("a", Severity.LOW), _finding("b", Severity.HIGH)]
+    assert fails(findings, threshold) is expected
+
+
+def test_fails_nothing_found() -> None:
+    assert not fails([], Severity.INFO)
+
+
+def test_sort_findings_most_severe_first_then_stable() -> None:
+    items = [
+        _finding("z", Severity.INFO),
+        _finding("b", Severity.CRITICAL, 2),
+        _finding("a", Severity.CRITICAL, 2),
+        _finding("m", Severity.MEDIUM),
+        _finding("c", Severity.CRITICAL, 1),
+    ]
+    assert [f.rule for f in sort_findings(items)] == ["c", "a", "b", "m", "z"]
