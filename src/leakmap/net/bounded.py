@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
 from leakmap.errors import ResponseTooLarge
 
-__all__ = ["Network", "TcpOpener", "insecure_tls_context", "read_bounded"]
+__all__ = [
+    "BoundedResponse",
+    "Network",
+    "TcpOpener",
+    "fetch_bounded",
+    "insecure_tls_context",
+    "read_bounded",
+]
 
 TcpOpener = Callable[..., Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
 
@@ -61,6 +69,58 @@ async def read_bounded(
             return bytes(buf)
 
 
+@dataclass(frozen=True, slots=True)
+class BoundedResponse:
+    """An HTTP answer read with limits: ``body`` is at most the byte limit;
+    ``truncated`` says the server had more (only with ``allow_truncate``)."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    truncated: bool = False
+
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+
+async def fetch_bounded(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    limit: int,
+    timeout: float,
+    params: Mapping[str, str] | None = None,
+    content: bytes | str | None = None,
+    headers: Mapping[str, str] | None = None,
+    allow_truncate: bool = False,
+) -> BoundedResponse:
+    """One HTTP request whose whole exchange is bounded in time and (decoded) body bytes.
+
+    The body is streamed and counted as it arrives (after any content decoding, so a
+    compression bomb stops at ``limit`` too). Past ``limit``: with ``allow_truncate`` the first
+    ``limit`` bytes come back with ``truncated=True``, else ResponseTooLarge. A server that
+    dribbles bytes (slowloris) hits ``timeout`` for the whole exchange: TimeoutError.
+    httpx errors (connect, protocol) propagate as httpx.HTTPError.
+    """
+    buf = bytearray()
+    truncated = False
+    async with asyncio.timeout(timeout):
+        async with client.stream(
+            method, url, params=params, content=content, headers=headers
+        ) as resp:
+            async for chunk in resp.aiter_bytes():
+                room = limit - len(buf)
+                if len(chunk) > room:
+                    if not allow_truncate:
+                        raise ResponseTooLarge(f"response exceeded {limit} bytes")
+                    buf += chunk[:room]
+                    truncated = True
+                    break
+                buf += chunk
+            return BoundedResponse(resp.status_code, resp.headers, bytes(buf), truncated)
+
+
 @dataclass(slots=True)
 class Network:
     """Opens TCP connections and HTTP clients with the scan's limits.
@@ -80,7 +140,7 @@ class Network:
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """Connect within ``connect_timeout``; TLS without certificate checks when asked."""
         opener = self.tcp_opener or asyncio.open_connection
-        kwargs: dict[str, object] = {}
+        kwargs: dict[str, Any] = {}
         if tls:
             kwargs["ssl"] = insecure_tls_context()
             kwargs["server_hostname"] = server_hostname or ip

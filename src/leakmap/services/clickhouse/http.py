@@ -1,0 +1,159 @@
+"""The HTTP(S) client: every query goes through :func:`~.safety.guard_sql`, by POST, with
+server-side safety settings as URL parameters and a bounded body.
+
+Safety settings sent with every query (unless the server refused one of them before)::
+
+    readonly=1 max_execution_time max_result_rows max_result_bytes result_overflow_mode=break
+    max_rows_to_read max_bytes_to_read read_overflow_mode=break max_threads=1 max_memory_usage
+
+A server that refuses a setting (code 164 "Cannot override setting (x) in readonly mode" in a
+readonly profile, code 115 "Unknown setting x" on old versions) names it in the error: the
+query is retried without the named setting(s) and the endpoint remembers the refusal. A refusal
+that names none of them is returned as the error - we detect, we do not guess.
+
+Every query carries ``query_id=leakmap-<scan>-<n>``, which lets a test find the scanner's own
+statements in ``system.query_log``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+
+import httpx
+
+from leakmap.net.bounded import BoundedResponse, fetch_bounded
+from leakmap.services.base import ScanConfig
+from leakmap.services.clickhouse.codes import ChError, parse_error
+from leakmap.services.clickhouse.safety import guard_sql
+
+__all__ = ["QUERY_ID_PREFIX", "ChHttp", "QueryResult", "has_clickhouse_headers", "safe_settings"]
+
+QUERY_ID_PREFIX = "leakmap-"
+_SETTING_REFUSAL_CODES = frozenset({164, 115})
+_MAX_RETRIES = 12
+
+
+def safe_settings(config: ScanConfig) -> dict[str, str]:
+    """The server-side limits for one query, derived from the scan configuration."""
+    rows = max(1, config.sample_rows)
+    return {
+        "readonly": "1",
+        "max_execution_time": str(max(1, config.query_timeout_s)),
+        "max_result_rows": str(max(rows, 100_000)),
+        "max_result_bytes": str(config.max_response_bytes),
+        "result_overflow_mode": "break",
+        "max_rows_to_read": str(max(rows * 100, 1_000_000)),
+        "max_bytes_to_read": str(max(config.max_response_bytes * 16, 256 * 1024 * 1024)),
+        "read_overflow_mode": "break",
+        "max_threads": "1",
+        "max_memory_usage": str(512 * 1024 * 1024),
+    }
+
+
+def has_clickhouse_headers(headers: httpx.Headers) -> bool:
+    return any(k.lower().startswith("x-clickhouse-") for k in headers)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryResult:
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    truncated: bool
+    error: ChError | None
+    #: settings that were dropped because the server refused them (for this endpoint)
+    refused_settings: frozenset[str] = frozenset()
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and self.error is None
+
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+
+def _refused_names(error: ChError, candidates: set[str]) -> set[str]:
+    found = set()
+    for name in candidates:
+        if re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", error.message):
+            found.add(name)
+    return found
+
+
+@dataclass(slots=True)
+class ChHttp:
+    """Queries one ClickHouse HTTP(S) endpoint as user ``default`` with no password."""
+
+    client: httpx.AsyncClient
+    base_url: str
+    config: ScanConfig
+    scan_tag: str = field(default_factory=lambda: secrets.token_hex(4))
+    refused: set[str] = field(default_factory=set)
+    sent: list[str] = field(default_factory=list)
+    _counter: int = 0
+
+    def _query_id(self) -> str:
+        self._counter += 1
+        return f"{QUERY_ID_PREFIX}{self.scan_tag}-{self._counter}"
+
+    async def query(
+        self,
+        sql: str,
+        *,
+        fmt: str | None = "TabSeparated",
+        limit: int | None = None,
+        allow_truncate: bool = False,
+        readonly: bool = True,
+    ) -> QueryResult:
+        """Run one read statement. ``readonly=False`` leaves out only the ``readonly`` setting
+        (used for the one query that reads the profile's own ``readonly`` value); the
+        statement still has to pass :func:`guard_sql`."""
+        statement = guard_sql(f"{sql} FORMAT {fmt}" if fmt else sql)
+        limit = self.config.max_response_bytes if limit is None else limit
+        wanted = safe_settings(self.config)
+        if not readonly:
+            wanted.pop("readonly")
+        retries = 0
+        while True:
+            params = {k: v for k, v in wanted.items() if k not in self.refused}
+            params["query_id"] = self._query_id()
+            self.sent.append(statement)
+            resp: BoundedResponse = await fetch_bounded(
+                self.client,
+                "POST",
+                self.base_url + "/",
+                params=params,
+                content=statement.encode("utf-8"),
+                limit=limit,
+                timeout=self.config.read_timeout + self.config.query_timeout_s,
+                allow_truncate=allow_truncate,
+            )
+            error = None
+            if resp.status != 200:
+                error = parse_error(
+                    resp.text()[:8192], resp.headers.get("X-ClickHouse-Exception-Code")
+                )
+            elif "X-ClickHouse-Exception-Code" in resp.headers:
+                error = parse_error(
+                    resp.text()[-8192:], resp.headers["X-ClickHouse-Exception-Code"]
+                )
+            if (
+                error is not None
+                and error.code in _SETTING_REFUSAL_CODES
+                and retries < _MAX_RETRIES
+            ):
+                named = _refused_names(error, set(params) - {"query_id"} - self.refused)
+                if named:
+                    self.refused |= named
+                    retries += 1
+                    continue
+            return QueryResult(
+                resp.status,
+                resp.headers,
+                resp.body,
+                resp.truncated,
+                error,
+                frozenset(self.refused),
+            )

@@ -1,0 +1,561 @@
+"""The ClickHouse service plugin: fingerprint, prove access, enumerate, sample, classify,
+assess capabilities and known CVEs - read-only.
+
+What it reports, for an exposed server like the one in the DeepSeek incident::
+
+    clickhouse 127.0.7.1:8123 http 18.16.1 auth=none
+      chatbot.log_stream  MergeTree  1200 rows   secret x40, chat x200, pii x31, infrastructure x57
+      capabilities: file=True url=True remote=True write=True ddl=True
+    critical  clickhouse.open-access       default user, no password ...
+    critical  clickhouse.data.secret       chatbot.log_stream: secret.openai.. x12 (sk-proj…#8f3a1c)
+    critical  clickhouse.capability.file   file() table function usable (readonly=0)
+
+Every statement goes through :func:`.safety.guard_sql` and carries ``readonly=1`` and server-side
+limits (see :mod:`.http`); sampled values are classified in memory and only redacted examples
+leave this module. Native-protocol endpoints report version and auth state from the Hello
+exchange; tables and data are read over HTTP only (the same server's HTTP endpoint carries
+the resources).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import ClassVar
+
+import httpx
+
+from leakmap.errors import ProbeError
+from leakmap.findings import Finding, Severity
+from leakmap.services.base import (
+    AuthState,
+    Capabilities,
+    DataCategory,
+    DataFinding,
+    Endpoint,
+    OpenPort,
+    Resource,
+    ScanContext,
+    ServiceReport,
+    ServiceResult,
+    Transport,
+)
+from leakmap.services.clickhouse.capabilities import decide, read_inputs
+from leakmap.services.clickhouse.codes import auth_from_code, clean_text, parse_version
+from leakmap.services.clickhouse.cves import affected_by
+from leakmap.services.clickhouse.fingerprint import (
+    Probe,
+    probe_http,
+    probe_native,
+    transport_order,
+)
+from leakmap.services.clickhouse.http import ChHttp
+from leakmap.services.clickhouse.inventory import (
+    Sample,
+    TableInfo,
+    detect_features,
+    is_sampleable,
+    list_tables,
+    sample_table,
+)
+from leakmap.services.clickhouse.rules import make_finding
+from leakmap.services.clickhouse.safety import UnsafeStatement
+
+__all__ = ["ClickHouse", "classify_sample"]
+
+_HTTP_TRANSPORTS = (Transport.HTTP, Transport.HTTPS)
+_NATIVE_TRANSPORTS = (Transport.NATIVE, Transport.NATIVE_TLS)
+_DATA_RULE = {
+    DataCategory.SECRET: "clickhouse.data.secret",
+    DataCategory.CHAT: "clickhouse.data.chat",
+    DataCategory.PII: "clickhouse.data.pii",
+    DataCategory.INFRASTRUCTURE: "clickhouse.data.infrastructure",
+}
+_MIN_CELL = 4
+_MAX_JSON_CELL = 256 * 1024
+
+
+def _json_leaves(value: object, out: list[str], depth: int = 0) -> None:
+    if depth > 32 or len(out) > 10_000:
+        return
+    if isinstance(value, str):
+        out.append(value)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            out.append(str(k))
+            _json_leaves(v, out, depth + 1)
+    elif isinstance(value, list):
+        for v in value:
+            _json_leaves(v, out, depth + 1)
+
+
+def _cell_texts(cell: str) -> list[str]:
+    """The cell itself, plus its decoded string leaves when it is JSON with escapes."""
+    texts = [cell]
+    stripped = cell.lstrip()
+    if stripped[:1] in ("{", "[") and "\\" in cell and len(cell) <= _MAX_JSON_CELL:
+        try:
+            parsed = json.loads(cell)
+        except (ValueError, RecursionError):
+            return texts
+        leaves: list[str] = []
+        _json_leaves(parsed, leaves)
+        decoded = "\n".join(leaves)
+        if decoded and decoded != cell:
+            texts.append(decoded)
+    return texts
+
+
+def classify_sample(sample: Sample, ctx: ScanContext) -> tuple[DataFinding, ...]:
+    """Classify every cell of a sample; aggregate per (category, rule) with a redacted example.
+
+    Raw values never leave this function: only counts and ``Match.redacted``.
+    """
+    texts: list[str] = []
+    owner: list[int] = []
+    for i, row in enumerate(sample.rows):
+        for cell in row:
+            if cell is None or len(cell) < _MIN_CELL:
+                continue
+            for t in _cell_texts(cell):
+                texts.append(t)
+                owner.append(i)
+    if not texts:
+        return ()
+    results = ctx.classifier.scan_many(texts)
+    seen: set[tuple[int, str, str]] = set()
+    counts: dict[tuple[DataCategory, str], int] = {}
+    examples: dict[tuple[DataCategory, str], str] = {}
+    for row_index, matches in zip(owner, results, strict=True):
+        for m in matches:
+            key = (row_index, m.rule, m.redacted)
+            if key in seen:
+                continue
+            seen.add(key)
+            agg = (DataCategory(m.category), m.rule)
+            counts[agg] = counts.get(agg, 0) + 1
+            examples.setdefault(agg, m.redacted)
+    return tuple(
+        DataFinding(category=cat, rule=rule, count=n, example=examples[(cat, rule)])
+        for (cat, rule), n in sorted(counts.items(), key=lambda kv: (kv[0][0], -kv[1], kv[0][1]))
+    )
+
+
+def _base_url(ip: str, port: int, tls: bool) -> str:
+    host = f"[{ip}]" if ":" in ip else ip
+    return f"{'https' if tls else 'http'}://{host}:{port}"
+
+
+class ClickHouse:
+    """ClickHouse (HTTP, HTTPS, native, native TLS, MySQL wire, interserver, Prometheus)."""
+
+    name: ClassVar[str] = "clickhouse"
+    default_ports: ClassVar[Mapping[int, Transport]] = MappingProxyType(
+        {
+            8123: Transport.HTTP,
+            8443: Transport.HTTPS,
+            9000: Transport.NATIVE,
+            9440: Transport.NATIVE_TLS,
+            9004: Transport.MYSQL,
+            9005: Transport.POSTGRESQL,
+            9009: Transport.INTERSERVER,
+            9363: Transport.PROMETHEUS,
+        }
+    )
+
+    # ------------------------------------------------------------------ fingerprint
+    async def fingerprint(self, port: OpenPort, ctx: ScanContext) -> Endpoint | None:
+        """Positive evidence only; None otherwise. Bounded in time; never raises."""
+        cfg = ctx.config
+        budget = cfg.connect_timeout * 4 + cfg.read_timeout * 3
+        try:
+            async with asyncio.timeout(budget):
+                return await self._fingerprint(port, ctx)
+        except Exception:
+            return None
+
+    async def _fingerprint(self, port: OpenPort, ctx: ScanContext) -> Endpoint | None:
+        for transport in transport_order(port.port, self.default_ports):
+            probe = await self._probe(transport, port, ctx)
+            if probe.transport is not None:
+                if probe.transport == Transport.NATIVE and transport == Transport.HTTP:
+                    better = await self._probe(Transport.NATIVE, port, ctx)
+                    if better.transport is not None:
+                        probe = better
+                return self._endpoint(port, probe)
+            if probe.silent:
+                return None
+        return None
+
+    async def _probe(self, transport: Transport, port: OpenPort, ctx: ScanContext) -> Probe:
+        net, cfg = ctx.network, ctx.config
+        if transport in _HTTP_TRANSPORTS:
+            return await probe_http(
+                net, port.ip, port.port, tls=transport == Transport.HTTPS, config=cfg
+            )
+        return await probe_native(
+            net, port.ip, port.port, tls=transport == Transport.NATIVE_TLS, config=cfg
+        )
+
+    def _endpoint(self, port: OpenPort, probe: Probe) -> Endpoint:
+        assert probe.transport is not None
+        details = dict(probe.details)
+        if probe.auth is not None:
+            details["auth"] = probe.auth.value
+        return Endpoint(
+            host=port.host,
+            ip=port.ip,
+            port=port.port,
+            service=self.name,
+            transport=probe.transport,
+            evidence=probe.evidence,
+            version=probe.version,
+            details=details,
+        )
+
+    # ------------------------------------------------------------------ assess
+    async def assess(self, endpoint: Endpoint, ctx: ScanContext) -> ServiceResult:
+        """Never raises for anything the server sends; an unexpected failure becomes a note."""
+        try:
+            report = await self._assess(endpoint, ctx)
+        except Exception as exc:  # the report must survive any hostile server
+            report = ServiceReport(
+                host=endpoint.host,
+                ip=endpoint.ip,
+                port=endpoint.port,
+                service=self.name,
+                transport=endpoint.transport,
+                version=endpoint.version,
+                auth=AuthState.UNKNOWN,
+                notes=(f"assessment stopped: {type(exc).__name__}: {clean_text(str(exc), 160)}",),
+            )
+        return ServiceResult(report=report, findings=tuple(self.findings(report)))
+
+    async def _assess(self, endpoint: Endpoint, ctx: ScanContext) -> ServiceReport:
+        t = endpoint.transport
+        if t in _HTTP_TRANSPORTS:
+            return await self._assess_http(endpoint, ctx)
+        if t in _NATIVE_TRANSPORTS:
+            return await self._assess_native(endpoint, ctx)
+        notes: list[str] = []
+        auth = AuthState.UNKNOWN
+        if t == Transport.PROMETHEUS:
+            auth = AuthState.NONE
+            notes.append("Prometheus /metrics is readable without credentials")
+        elif t == Transport.MYSQL:
+            notes.append(
+                "MySQL-protocol port: version from the greeting; no login was attempted, so "
+                "whether 'default' needs a password here is not tested"
+            )
+        elif t == Transport.INTERSERVER:
+            notes.append(
+                "interserver (replication) HTTP port: it serves data parts to replicas; "
+                "credentials (interserver_http_credentials) were not tested"
+            )
+        return self._report(endpoint, endpoint.version, auth, notes=notes)
+
+    def _report(
+        self,
+        endpoint: Endpoint,
+        version: str | None,
+        auth: AuthState,
+        *,
+        resources: tuple[Resource, ...] = (),
+        capabilities: Capabilities | None = None,
+        notes: list[str] | None = None,
+    ) -> ServiceReport:
+        return ServiceReport(
+            host=endpoint.host,
+            ip=endpoint.ip,
+            port=endpoint.port,
+            service=self.name,
+            transport=endpoint.transport,
+            version=version,
+            auth=auth,
+            resources=resources,
+            capabilities=capabilities or Capabilities(),
+            notes=tuple(notes or ()),
+        )
+
+    async def _assess_native(self, endpoint: Endpoint, ctx: ScanContext) -> ServiceReport:
+        tls = endpoint.transport == Transport.NATIVE_TLS
+        probe = await probe_native(
+            ctx.network, endpoint.ip, endpoint.port, tls=tls, config=ctx.config
+        )
+        notes: list[str] = []
+        version = probe.version or endpoint.version
+        if probe.transport is None:
+            notes.append("the native handshake gave no usable answer this time")
+            return self._report(endpoint, version, AuthState.UNKNOWN, notes=notes)
+        auth = probe.auth or AuthState.UNKNOWN
+        if "auth_note" in probe.details:
+            notes.append(probe.details["auth_note"])
+        if "timezone" in probe.details:
+            notes.append(f"server timezone {probe.details['timezone']}")
+        if auth == AuthState.NONE:
+            http_found = []
+            for port, https in ((8123, False), (8443, True)):
+                if port == endpoint.port:
+                    continue
+                p = await probe_http(ctx.network, endpoint.ip, port, tls=https, config=ctx.config)
+                if p.transport in _HTTP_TRANSPORTS:
+                    http_found.append(f"{'https' if https else 'http'} port {port}")
+            if http_found:
+                notes.append(
+                    "tables and data are enumerated over HTTP: the same server's "
+                    f"{', '.join(http_found)} carries the resources (see that endpoint)"
+                )
+            else:
+                notes.append(
+                    "only the native protocol is reachable: leakmap reads tables over HTTP "
+                    "only, so no tables were listed here - a clickhouse-client user with no "
+                    "password can read everything"
+                )
+        return self._report(endpoint, version, auth, notes=notes)
+
+    async def _assess_http(self, endpoint: Endpoint, ctx: ScanContext) -> ServiceReport:
+        cfg = ctx.config
+        tls = endpoint.transport == Transport.HTTPS
+        notes: list[str] = []
+        async with ctx.network.http_client() as client:
+            ch = ChHttp(client, _base_url(endpoint.ip, endpoint.port, tls), cfg)
+            try:
+                first = await ch.query("SELECT version()")
+            except (TimeoutError, httpx.TimeoutException):
+                notes.append("timeout on the first query: auth state unknown")
+                return self._report(endpoint, endpoint.version, AuthState.UNKNOWN, notes=notes)
+            except (httpx.HTTPError, ProbeError, OSError) as exc:
+                notes.append(f"first query failed ({type(exc).__name__}): auth state unknown")
+                return self._report(endpoint, endpoint.version, AuthState.UNKNOWN, notes=notes)
+            version = endpoint.version
+            if first.ok:
+                line = first.text().strip().splitlines()[0] if first.text().strip() else ""
+                if parse_version(line):
+                    version = line
+                auth = AuthState.NONE
+            else:
+                err = first.error
+                if err is not None and err.version:
+                    version = err.version
+                mapped = auth_from_code(err.code) if err is not None else None
+                if mapped is not None:
+                    auth, why = mapped
+                    notes.append(why)
+                else:
+                    auth = AuthState.UNKNOWN
+                    what = (
+                        f"code {err.code}: {err.message[:120]}" if err else f"HTTP {first.status}"
+                    )
+                    notes.append(f"the first query was refused ({what}): auth state unknown")
+                return self._report(endpoint, version, auth, notes=notes)
+            if first.refused_settings:
+                notes.append(
+                    "the server refused these safety settings (profile limits apply instead): "
+                    + ", ".join(sorted(first.refused_settings))
+                )
+            resources, caps, more = await self._enumerate(ch, ctx)
+            notes.extend(more)
+            if ch.refused and not first.refused_settings:
+                notes.append("settings refused by the server: " + ", ".join(sorted(ch.refused)))
+            return self._report(
+                endpoint, version, auth, resources=resources, capabilities=caps, notes=notes
+            )
+
+    async def _enumerate(
+        self, ch: ChHttp, ctx: ScanContext
+    ) -> tuple[tuple[Resource, ...], Capabilities, list[str]]:
+        cfg = ctx.config
+        notes: list[str] = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(60.0, 6 * (cfg.read_timeout + cfg.query_timeout_s))
+        features = await detect_features(ch)
+        if features is None:
+            notes.append("system.columns unreadable: enumeration skipped")
+            tables: list[TableInfo] = []
+        else:
+            tables, more, _seen = await list_tables(ch, features, cfg)
+            notes.extend(more)
+        resources: list[Resource] = []
+        skipped_engines: dict[str, int] = {}
+        out_of_time = 0
+        for t in tables:
+            findings: tuple[DataFinding, ...] = ()
+            sampled: int | None = None
+            if not is_sampleable(t.engine):
+                key = clean_text(t.engine or "?", 40)
+                skipped_engines[key] = skipped_engines.get(key, 0) + 1
+            elif loop.time() > deadline:
+                out_of_time += 1
+            else:
+                try:
+                    sample = await sample_table(ch, t, cfg)
+                except (TimeoutError, httpx.HTTPError, ProbeError, UnsafeStatement) as exc:
+                    notes.append(
+                        f"{clean_text(t.database, 60)}.{clean_text(t.table, 60)}: sample failed "
+                        f"({type(exc).__name__})"
+                    )
+                else:
+                    if sample.error:
+                        notes.append(
+                            f"{clean_text(t.database, 60)}.{clean_text(t.table, 60)}: sample "
+                            f"refused ({sample.error})"
+                        )
+                    else:
+                        sampled = len(sample.rows)
+                        findings = classify_sample(sample, ctx)
+            resources.append(
+                Resource(
+                    database=t.database,
+                    table=t.table,
+                    engine=t.engine,
+                    rows=t.rows,
+                    columns=tuple(t.columns),
+                    data_findings=findings,
+                    sampled_rows=sampled,
+                )
+            )
+        if skipped_engines:
+            listed = ", ".join(f"{k} x{v}" for k, v in sorted(skipped_engines.items()))
+            notes.append(
+                f"not sampled (reading them would consume messages, contact other systems, "
+                f"run scripts or run view queries): {listed}"
+            )
+        if out_of_time:
+            notes.append(f"time budget reached: {out_of_time} tables listed but not sampled")
+        try:
+            inputs = await read_inputs(ch, features)
+            caps = decide(inputs)
+            notes.extend(inputs.notes)
+            if inputs.readonly is not None:
+                notes.append(
+                    f"profile settings: readonly={inputs.readonly}"
+                    + (f", allow_ddl={inputs.allow_ddl}" if inputs.allow_ddl is not None else "")
+                )
+        except (TimeoutError, httpx.HTTPError, ProbeError) as exc:
+            caps = Capabilities()
+            notes.append(f"capabilities unknown ({type(exc).__name__})")
+        return tuple(resources), caps, notes
+
+    # ------------------------------------------------------------------ findings
+    def findings(self, report: ServiceReport) -> list[Finding]:
+        """The findings a report proves (also usable on a report built elsewhere)."""
+        out: list[Finding] = []
+        host, port = report.host, report.port
+        t = report.transport
+        categories = {df.category for r in report.resources for df in r.data_findings}
+        if report.auth == AuthState.NONE and t in _HTTP_TRANSPORTS + _NATIVE_TRANSPORTS:
+            severe = DataCategory.SECRET in categories or DataCategory.CHAT in categories
+            n_tables = len(report.resources)
+            n_dbs = len({r.database for r in report.resources})
+            how = "HTTP" if t in _HTTP_TRANSPORTS else "the native protocol"
+            evidence = f"user 'default' with an empty password was accepted over {how}"
+            if t in _HTTP_TRANSPORTS:
+                evidence += f"; {n_dbs} databases, {n_tables} tables readable"
+                if categories:
+                    evidence += "; data found: " + ", ".join(sorted(c.value for c in categories))
+            out.append(
+                make_finding(
+                    "clickhouse.open-access",
+                    host=host,
+                    port=port,
+                    evidence=evidence,
+                    severity=Severity.CRITICAL if severe else Severity.HIGH,
+                )
+            )
+        if report.auth == AuthState.UNKNOWN and t in _HTTP_TRANSPORTS + _NATIVE_TRANSPORTS:
+            reason = report.notes[0] if report.notes else "no conclusive answer"
+            out.append(
+                make_finding("clickhouse.auth-unknown", host=host, port=port, evidence=reason)
+            )
+        for r in report.resources:
+            by_cat: dict[DataCategory, list[DataFinding]] = {}
+            for df in r.data_findings:
+                by_cat.setdefault(df.category, []).append(df)
+            name = f"{clean_text(r.database, 80)}.{clean_text(r.table, 80)}"
+            for cat, dfs in by_cat.items():
+                total = sum(d.count for d in dfs)
+                top = sorted(dfs, key=lambda d: -d.count)[:5]
+                listed = ", ".join(f"{d.rule} x{d.count} ({d.example})" for d in top)
+                out.append(
+                    make_finding(
+                        _DATA_RULE[cat],
+                        host=host,
+                        port=port,
+                        resource=f"{r.database}.{r.table}",
+                        evidence=f"{name}: {total} {cat.value} matches in "
+                        f"{r.sampled_rows or 0} sampled rows - {listed}",
+                    )
+                )
+        caps = report.capabilities
+        basis = "from the session's settings/grants"
+        if caps.write:
+            out.append(
+                make_finding(
+                    "clickhouse.capability.write",
+                    host=host,
+                    port=port,
+                    evidence=f"INSERT allowed for the anonymous session ({basis})",
+                )
+            )
+        if caps.ddl:
+            out.append(
+                make_finding(
+                    "clickhouse.capability.ddl",
+                    host=host,
+                    port=port,
+                    evidence=f"DDL allowed for the anonymous session ({basis})",
+                )
+            )
+        if caps.file:
+            out.append(
+                make_finding(
+                    "clickhouse.capability.file",
+                    host=host,
+                    port=port,
+                    evidence=f"file() table function usable ({basis}; not executed)",
+                )
+            )
+        others = [n for n, v in (("url", caps.url), ("remote", caps.remote)) if v]
+        others += [n for n, v in sorted(caps.extra.items()) if v]
+        if others:
+            out.append(
+                make_finding(
+                    "clickhouse.capability.table-functions",
+                    host=host,
+                    port=port,
+                    evidence="usable table functions: " + ", ".join(others) + f" ({basis})",
+                )
+            )
+        cves = affected_by(report.version)
+        if cves:
+            worst = max((c.severity for c in cves), key=lambda s: s.rank)
+            listed = ", ".join(
+                f"{c.id} ({c.severity.value}{', unauthenticated' if c.unauthenticated else ''})"
+                for c in sorted(cves, key=lambda c: (-c.severity.rank, c.id))
+            )
+            out.append(
+                make_finding(
+                    "clickhouse.known-cves",
+                    host=host,
+                    port=port,
+                    severity=worst,
+                    title=f"ClickHouse {clean_text(report.version or '', 40)} has "
+                    f"{len(cves)} known vulnerabilities",
+                    evidence=f"version {clean_text(report.version or '', 40)}: {listed}",
+                    extra_references=tuple(sorted({c.reference for c in cves})),
+                )
+            )
+        exposed = {
+            Transport.INTERSERVER: "clickhouse.exposed-interserver",
+            Transport.PROMETHEUS: "clickhouse.exposed-prometheus",
+            Transport.MYSQL: "clickhouse.exposed-mysql-wire",
+        }.get(t)
+        if exposed:
+            out.append(
+                make_finding(
+                    exposed, host=host, port=port, evidence=f"{t.value} interface answered"
+                )
+            )
+        return out
