@@ -43,6 +43,24 @@ from leakmap.services.base import DataCategory
 __all__ = ["Classifier", "Match"]
 
 _ASCII_LOWER = {c: c + 32 for c in range(65, 91)}
+_SHAPE_MAP = {**_ASCII_LOWER, **{c: 48 for c in range(49, 58)}}
+_SHAPE_BYTES = bytes(_SHAPE_MAP.get(i, i) for i in range(256))
+
+
+def _lower(text: str) -> str:
+    """Lower-case without changing the length (offsets must stay valid)."""
+    lowered = text.lower()
+    return lowered if len(lowered) == len(text) else text.translate(_ASCII_LOWER)
+
+
+def _shape(text: str) -> str:
+    """A space, then the text lower-cased with every ASCII digit turned into ``0`` (the
+    space lets a shape such as ``" 0000"`` match at the very start; offsets shift by 1)."""
+    if text.isascii():
+        return " " + text.encode("ascii").translate(_SHAPE_BYTES).decode("ascii")
+    return " " + text.translate(_SHAPE_MAP)
+
+
 _CELL_SEPARATOR = "\n\x00\n"
 
 
@@ -62,30 +80,63 @@ class Match:
         return f"{self.rule} [{self.start}:{self.end}] {self.redacted}"
 
 
-@dataclass(frozen=True, slots=True)
 class _Compiled:
-    index: int
-    rule: Rule
-    pattern: re.Pattern[str]
-    group: int | str
-    requires: tuple[re.Pattern[str], ...]
-    allowlist: tuple[re.Pattern[str], ...]
-    validator: Validator | None
-    is_secret: bool
+    """A rule ready to run; its regexes are compiled on first use (most rules never hit)."""
+
+    __slots__ = (
+        "_allowlist", "_pattern", "_requires", "anchor", "before", "flags", "group", "index",
+        "is_secret", "rule", "upper", "validator", "window",
+    )  # fmt: skip
+
+    def __init__(self, index: int, rule: Rule) -> None:
+        self.index = index
+        self.rule = rule
+        self.flags = re.IGNORECASE if rule.ignore_case else 0
+        self.group = rule.secret_group
+        self.validator: Validator | None = VALIDATORS[rule.validator] if rule.validator else None
+        self.is_secret = rule.category is DataCategory.SECRET
+        self.before = rule.window if rule.window_before is None else rule.window_before
+        self.upper = rule.keyword_case == "upper"
+        self.anchor = rule.anchor
+        self.window = rule.window
+        self._pattern: re.Pattern[str] | None = None
+        self._requires: tuple[re.Pattern[str], ...] | None = None
+        self._allowlist: tuple[re.Pattern[str], ...] | None = None
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        if self._pattern is None:
+            self._pattern = re.compile(self.rule.regex, self.flags)
+        return self._pattern
+
+    @property
+    def requires(self) -> tuple[re.Pattern[str], ...]:
+        if self._requires is None:
+            self._requires = tuple(re.compile(p, self.flags) for p in self.rule.requires)
+        return self._requires
+
+    @property
+    def allowlist(self) -> tuple[re.Pattern[str], ...]:
+        if self._allowlist is None:
+            self._allowlist = tuple(re.compile(p) for p in self.rule.allowlist)
+        return self._allowlist
 
 
-def _compile(index: int, rule: Rule) -> _Compiled:
-    flags = re.IGNORECASE if rule.ignore_case else 0
-    return _Compiled(
-        index=index,
-        rule=rule,
-        pattern=re.compile(rule.regex, flags),
-        group=rule.secret_group,
-        requires=tuple(re.compile(p, flags) for p in rule.requires),
-        allowlist=tuple(re.compile(p) for p in rule.allowlist),
-        validator=VALIDATORS[rule.validator] if rule.validator else None,
-        is_secret=rule.category is DataCategory.SECRET,
-    )
+def _build(literals: dict[int, tuple[str, ...]]) -> Any:
+    """One Aho-Corasick automaton: literal -> (length, owning rule indexes); None if empty."""
+    import ahocorasick
+
+    owners: dict[str, list[int]] = {}
+    for idx, words in literals.items():
+        for word in words:
+            owners.setdefault(word, []).append(idx)
+    if not owners:
+        return None
+    automaton: Any = ahocorasick.Automaton()
+    for word, idx_list in owners.items():
+        automaton.add_word(word, (len(word), tuple(idx_list)))
+    automaton.make_automaton()
+    return automaton
 
 
 # A candidate before de-duplication: (start, end, compiled rule, value).
@@ -99,25 +150,17 @@ class Classifier:
     compiled in the constructor. Instances are immutable and safe to share across threads.
     """
 
-    __slots__ = ("_automaton", "_compiled", "_keywordless", "_rules")
+    __slots__ = ("_automaton", "_compiled", "_keywordless", "_rules", "_shape_automaton")
 
     def __init__(self, rules: Sequence[Rule]) -> None:
-        import ahocorasick
-
         check_unique(rules)
         self._rules: tuple[Rule, ...] = tuple(rules)
-        self._compiled = tuple(_compile(i, r) for i, r in enumerate(self._rules))
-        owners: dict[str, list[int]] = {}
-        for c in self._compiled:
-            for kw in c.rule.keywords:
-                owners.setdefault(kw, []).append(c.index)
-        self._keywordless = tuple(c for c in self._compiled if not c.rule.keywords)
-        automaton: Any = ahocorasick.Automaton()
-        for kw, idx in owners.items():
-            automaton.add_word(kw, (len(kw), tuple(idx)))
-        if owners:
-            automaton.make_automaton()
-        self._automaton: Any = automaton if owners else None
+        self._compiled = tuple(_Compiled(i, r) for i, r in enumerate(self._rules))
+        self._keywordless = tuple(
+            c for c in self._compiled if not c.rule.keywords and not c.rule.shapes
+        )
+        self._automaton: Any = _build({c.index: c.rule.keywords for c in self._compiled})
+        self._shape_automaton: Any = _build({c.index: c.rule.shapes for c in self._compiled})
 
     @classmethod
     def load(
@@ -183,64 +226,85 @@ class Classifier:
     def _candidates(self, text: str) -> list[_Cand]:
         n = len(text)
         out: list[_Cand] = []
-        if self._automaton is not None:
-            lowered = text.lower()
-            if len(lowered) != n:
-                lowered = text.translate(_ASCII_LOWER)
-            spans: dict[int, list[list[int]]] = {}
-            compiled = self._compiled
-            for end, (klen, owners) in self._automaton.iter(lowered):
+        compiled = self._compiled
+        spans: dict[int, list[list[int]]] = {}
+        for automaton, view, shift in (
+            (self._automaton, _lower, 0),
+            (self._shape_automaton, _shape, 1),
+        ):
+            if automaton is None:
+                continue
+            for end, (klen, owners) in automaton.iter(view(text)):
+                end -= shift
+                start = end - klen + 1
+                if start < 0:
+                    start = 0
                 for idx in owners:
-                    w = compiled[idx].rule.window
-                    s = end - klen + 1 - w
-                    e = end + 1 + w
+                    c = compiled[idx]
+                    if c.upper:
+                        hit = text[start : end + 1]
+                        if hit != hit.upper():
+                            continue
+                    if c.anchor:
+                        pattern = c._pattern or c.pattern
+                        m = pattern.match(text, start)
+                        if m is not None:
+                            self._check(c, text, m, out)
+                        continue
+                    s = start - c.before
+                    e = end + 1 + c.window
                     lst = spans.get(idx)
                     if lst is None:
                         spans[idx] = [[s, e]]
                     elif s <= lst[-1][1]:
-                        lst[-1][1] = e
+                        if e > lst[-1][1]:
+                            lst[-1][1] = e
                     else:
                         lst.append([s, e])
-            for idx, windows in spans.items():
-                c = compiled[idx]
-                for s, e in windows:
-                    self._run(c, text, max(0, s), min(n, e), out)
+        for idx, windows in spans.items():
+            c = compiled[idx]
+            for s, e in windows:
+                self._run(c, text, max(0, s), min(n, e), out)
         for c in self._keywordless:
             self._run(c, text, 0, n, out)
         return out
 
-    @staticmethod
-    def _run(c: _Compiled, text: str, s: int, e: int, out: list[_Cand]) -> None:
+    @classmethod
+    def _run(cls, c: _Compiled, text: str, s: int, e: int, out: list[_Cand]) -> None:
         n = len(text)
-        rule = c.rule
         for m in c.pattern.finditer(text, s, e):
             if m.end() == e and e < n:
                 # The window cut the text: the real match may be longer (or absent).
-                full = c.pattern.match(text, m.start())
-                if full is None:
-                    continue
-                m = full
-            value = m.group(c.group)
-            if not value:
-                continue
-            vs, ve = m.span(c.group)
-            if c.requires:
-                lo, hi = max(0, vs - rule.window), min(n, ve + rule.window)
-                if not all(p.search(text, lo, hi) for p in c.requires):
-                    continue
-            if rule.min_entropy is not None and shannon_entropy(value) < rule.min_entropy:
-                continue
-            if rule.stopwords:
-                low = value.lower()
-                if any(sw in low for sw in rule.stopwords):
-                    continue
-            if c.allowlist and any(p.search(value) for p in c.allowlist):
-                continue
-            if c.is_secret and is_placeholder(value):
-                continue
-            if c.validator is not None and not c.validator(value):
-                continue
-            out.append((vs, ve, c, value))
+                cls._check(c, text, c.pattern.match(text, m.start()), out)
+            else:
+                cls._check(c, text, m, out)
+
+    @staticmethod
+    def _check(c: _Compiled, text: str, m: re.Match[str] | None, out: list[_Cand]) -> None:
+        if m is None:
+            return
+        value = m.group(c.group)
+        if not value:
+            return
+        rule = c.rule
+        vs, ve = m.span(c.group)
+        if rule.requires:
+            lo, hi = max(0, vs - c.before - rule.window), ve + rule.window
+            if not all(p.search(text, lo, hi) for p in c.requires):
+                return
+        if rule.min_entropy is not None and shannon_entropy(value) < rule.min_entropy:
+            return
+        if rule.stopwords:
+            low = value.lower()
+            if any(sw in low for sw in rule.stopwords):
+                return
+        if rule.allowlist and any(p.search(value) for p in c.allowlist):
+            return
+        if c.is_secret and is_placeholder(value):
+            return
+        if c.validator is not None and not c.validator(value):
+            return
+        out.append((vs, ve, c, value))
 
     @staticmethod
     def _finish(cands: list[_Cand]) -> list[Match]:

@@ -29,6 +29,8 @@ __all__ = [
     "luhn",
     "phone",
     "private_ip",
+    "private_ip_nonloopback",
+    "private_ip_port",
     "shannon_entropy",
     "ssn",
 ]
@@ -46,16 +48,18 @@ def shannon_entropy(value: str) -> float:
 
 # --- placeholders and documented examples -------------------------------------------------
 
-_PLACEHOLDER = re.compile(
-    r"(?i)xxxx|\*{3}|•{3}|…|\.\.\.|<[^>]*>|\$\{|\{\{|%\(|%s\b|^\$[a-z_]\w*$|"
-    r"example|placeholder|change[-_]?me|redacted|masked|dummy|your[-_ ]?|insert[-_ ]|"
-    r"replace[-_ ]?me|sample|_here\b|(.)\1{5,}|0123456789|123456789|abcdefghij|qwerty"
-)
+_PLACEHOLDER_WORDS = (
+    "xxxx", "***", "•••", "…", "...", "${", "{{", "%(", "example", "placeholder", "changeme",
+    "change-me", "change_me", "redacted", "masked", "dummy", "your", "insert", "replace",
+    "sample", "_here", "0123456789", "123456789", "abcdefghij", "qwerty",
+)  # fmt: skip
+_PLACEHOLDER = re.compile(r"<[^>]*>|%s\b|^\$[a-z_]\w*$|(.)\1{5,}")
 
 
 def is_placeholder(value: str) -> bool:
     """True for templates, masks, documented examples and similar non-secrets."""
-    return bool(_PLACEHOLDER.search(value))
+    low = value.lower()
+    return any(word in low for word in _PLACEHOLDER_WORDS) or bool(_PLACEHOLDER.search(low))
 
 
 # --- payment cards -------------------------------------------------------------------------
@@ -234,6 +238,9 @@ _DOC_NETS = tuple(
 )
 
 
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+
+
 def private_ip(value: str) -> bool:
     """An RFC 1918, loopback, link-local, CGNAT or ULA address (not a documentation range)."""
     host = value.strip("[]")
@@ -243,9 +250,27 @@ def private_ip(value: str) -> bool:
         return False
     if any(addr in net for net in _DOC_NETS if net.version == addr.version):
         return False
-    if addr.version == 4 and addr in ipaddress.ip_network("100.64.0.0/10"):
+    if addr.version == 4 and addr in _CGNAT:
         return True
     return addr.is_private or addr.is_loopback or addr.is_link_local
+
+
+def private_ip_nonloopback(value: str) -> bool:
+    """A private address other than loopback (a bare 127.0.0.1 says little)."""
+    try:
+        if ipaddress.ip_address(value.strip("[]")).is_loopback:
+            return False
+    except ValueError:
+        return False
+    return private_ip(value)
+
+
+def private_ip_port(value: str) -> bool:
+    """``address:port`` (IPv6 in brackets) with a private address and a port in 1..65535."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        return False
+    return private_ip(host)
 
 
 _INTERNAL_SUFFIXES = (
@@ -273,5 +298,7 @@ VALIDATORS: dict[str, Validator] = {
     "ssn": ssn,
     "jwt": jwt,
     "private_ip": private_ip,
+    "private_ip_nonloopback": private_ip_nonloopback,
+    "private_ip_port": private_ip_port,
     "internal_hostname": internal_hostname,
 }
