@@ -20,7 +20,9 @@ Decoys (:mod:`tests.integration.servers`):
 ``garbage_tcp``       parametrised over every misbehaviour mode, ``.ip:9000`` (``.mode``).
 ``garbage_tcp_all``   one of each mode at once, each on its own address (a list).
 
-Helper: ``free_loopback`` - a function returning a fresh free 127.x.y.z for given ports.
+Helpers: ``free_loopback`` - a function returning a fresh free 127.x.y.z for given ports;
+``ch_factory`` - a function starting more (seeded) ClickHouse instances with any options,
+all stopped at session end.
 """
 
 from __future__ import annotations
@@ -32,14 +34,18 @@ from typing import Any
 
 import pytest
 
-from leakmap.errors import LabError
 from leakmap.lab.addresses import random_loopback
-from leakmap.lab.clickhouse import ClickHouseInstance, server_binary_available
+from leakmap.lab.clickhouse import (
+    ClickHouseInstance,
+    server_binary_available,
+    start_on_random_loopback,
+)
 
 from .servers import GARBAGE_MODES, GarbageMode, GarbageTcp, OkHttpDecoy
 
 __all__ = [
     "CH_PORTS",
+    "ch_factory",
     "ch_open",
     "ch_password",
     "ch_readonly",
@@ -75,23 +81,7 @@ def start_clickhouse(*, seed_rows: int | None = SEED_ROWS, **options: Any) -> Cl
 
     Retries on a fresh address if another run grabbed the ports in between. The caller stops it.
     """
-    last: LabError | None = None
-    for _ in range(4):
-        ip = random_loopback(CH_PORTS)
-        ch = ClickHouseInstance(ip, **options)
-        try:
-            ch.start()
-        except LabError as exc:
-            last = exc
-            continue
-        try:
-            if seed_rows:
-                ch.seed(rows=seed_rows)
-        except BaseException:
-            ch.stop()
-            raise
-        return ch
-    raise LabError(f"could not start a lab ClickHouse: {last}")
+    return start_on_random_loopback(seed_rows=seed_rows, **options)
 
 
 @pytest.fixture(scope="session")
@@ -102,6 +92,26 @@ def free_loopback() -> Callable[..., str]:
         return random_loopback(ports)
 
     return pick
+
+
+@pytest.fixture(scope="session")
+def ch_factory() -> Iterator[Callable[..., ClickHouseInstance]]:
+    """``ch_factory(seed_rows=1000, **options)`` starts an extra ClickHouseInstance on a random
+    address (options as for ClickHouseInstance: timezone, password, readonly_profile, ...).
+    Every instance it made is stopped at session end; stopping one earlier is fine."""
+    _require_clickhouse()
+    made: list[ClickHouseInstance] = []
+
+    def make(*, seed_rows: int | None = SEED_ROWS, **options: Any) -> ClickHouseInstance:
+        ch = start_clickhouse(seed_rows=seed_rows, **options)
+        made.append(ch)
+        return ch
+
+    try:
+        yield make
+    finally:
+        for ch in made:
+            ch.stop()
 
 
 @pytest.fixture(scope="session")

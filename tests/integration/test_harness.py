@@ -6,6 +6,7 @@ import json
 import re
 import socket
 import time
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -160,3 +161,33 @@ def test_instance_refuses_non_loopback() -> None:
     for ip in ("0.0.0.0", "10.0.0.1", "::", "::1", "192.168.1.1", "8.8.8.8", "localhost"):
         with pytest.raises(LabError):
             ClickHouseInstance(ip)
+
+
+def test_busy_port_is_a_clear_lab_error(free_loopback: Callable[..., str]) -> None:
+    ip = free_loopback()
+    with socket.socket() as blocker:
+        blocker.bind((ip, 9009))
+        blocker.listen()
+        started = time.monotonic()
+        with pytest.raises(LabError, match="Address already in use"):
+            ClickHouseInstance(ip).start()
+        assert time.monotonic() - started < 20
+
+
+def test_factory_custom_ports_and_plaintext_password(
+    ch_factory: Callable[..., ClickHouseInstance],
+) -> None:
+    ch = ch_factory(
+        seed_rows=20, http_port=18123, native_port=19000, interserver_port=19009,
+        password="plain-" + socket.gethostname()[:4], timezone="America/New_York",
+    )  # fmt: skip
+    assert ch.http_url.endswith(":18123")
+    assert ch.password is not None and ch.password in ch.users_file.read_text()
+    ok = _post(
+        ch.http_url, "SELECT timezone(), count() FROM chatbot.log_stream",
+        **{"X-ClickHouse-User": "default", "X-ClickHouse-Key": ch.password},
+    )  # fmt: skip
+    assert ok.text.split() == ["America/New_York", "20"]
+    directory = ch.dir
+    ch.stop()
+    assert ch.status() == "stopped" and not directory.exists()

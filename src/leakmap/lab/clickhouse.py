@@ -33,6 +33,7 @@ import hashlib
 import ipaddress
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -44,12 +45,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 import httpx
 
 from leakmap.errors import LabError
-from leakmap.lab.addresses import require_loopback
+from leakmap.lab.addresses import random_loopback, require_loopback
 from leakmap.lab.seed import DEFAULT_ROWS, SeedSummary, seed_clickhouse
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "pid_alive",
     "pid_runs_config",
     "server_binary_available",
+    "start_on_random_loopback",
     "terminate_pid",
 ]
 
@@ -423,7 +425,8 @@ class ClickHouseInstance:
                 continue
             for line in reversed(lines):
                 if "Exception" in line or "Address already in use" in line:
-                    return line.strip()[-300:]
+                    # drop "2025.01.29 10:00:00.123 [ 1 ] {} <Error> " before the message
+                    return re.sub(r"^[\d.: ]+\[ *\d+ *\] \{[^}]*\} <\w+> ", "", line.strip())[-300:]
         return "no error logged"
 
     def _wait_ready(self) -> None:
@@ -568,3 +571,39 @@ class ClickHouseInstance:
                 )
             )
         return out
+
+
+def start_on_random_loopback(
+    *,
+    seed_rows: int | None = None,
+    seed: int | None = None,
+    attempts: int = 4,
+    **options: Any,
+) -> ClickHouseInstance:
+    """Start a :class:`ClickHouseInstance` on a random free 127.64-250.x.y address (and seed it).
+
+    ``options`` go to the constructor (ports, timezone, password, ...). A fresh address is
+    tried when another process grabbed the ports between the check and the start. The caller
+    stops the instance.
+    """
+    ports = (
+        int(options.get("http_port", 8123)),
+        int(options.get("native_port", 9000)),
+        int(options.get("interserver_port", 9009)),
+    )
+    last: LabError | None = None
+    for _ in range(attempts):
+        ch = ClickHouseInstance(random_loopback(ports), **options)
+        try:
+            ch.start()
+        except LabError as exc:
+            last = exc
+            continue
+        try:
+            if seed_rows:
+                ch.seed(rows=seed_rows, seed=seed)
+        except BaseException:
+            ch.stop()
+            raise
+        return ch
+    raise LabError(f"could not start a lab ClickHouse: {last}")
