@@ -1,0 +1,3 @@
+"""Benchmarks (not shipped with the package)."""
+
+__all__: list[str] = []

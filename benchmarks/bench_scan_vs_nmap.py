@@ -1,0 +1,226 @@
+"""Benchmark: ``leakmap scan`` against ``nmap -sV`` on the same lab ClickHouse, in one run.
+
+Not a test: it prints what it measured and exits 0. Everything stays on loopback: a lab
+ClickHouse (Debian's clickhouse-server) is started on a random 127.x.y.z address, and both
+tools are pointed ONLY at that address and its ports (nmap with ``-n``, so it does not even
+ask a DNS server for a reverse name).
+
+Part 1 - leakmap vs nmap -sV on ports 8123, 9000, 9009: wall time of each (the leakmap
+time includes Python start-up and the full chain: fingerprint, auth, enumeration, bounded
+sampling, classification, capabilities), their ratio, and what each identified per port
+(nmap's answer parsed from ``-oX``).
+
+Part 2 - table growth: ``chatbot.log_stream`` seeded with 1 thousand rows, then 3 million;
+leakmap's scan timed a few times at each size (median), and the ratio printed, to show the
+bounded sampling does not get slower with the table.
+
+Usage::
+
+    python -m benchmarks.bench_scan_vs_nmap [--reps 3] [--big-rows 3000000] [--skip-nmap]
+
+See benchmarks/SCAN.md for what the figures mean.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from typing import Any
+
+from leakmap.lab.addresses import random_loopback, require_loopback
+from leakmap.lab.clickhouse import ClickHouseInstance, server_binary_available
+from leakmap.lab.seed import seed_clickhouse
+
+__all__ = ["Identified", "main", "run_leakmap", "run_nmap"]
+
+PORTS = (8123, 9000, 9009)
+EXPECTED = {8123: "http", 9000: "native", 9009: "interserver"}
+
+
+@dataclass
+class Identified:
+    """What one tool said about each port, and how long it took."""
+
+    tool: str
+    seconds: float
+    ports: dict[int, str] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+def run_leakmap(ip: str, ports: tuple[int, ...] = PORTS) -> Identified:
+    """``leakmap scan IP --ports ... --format json`` as a subprocess, timed."""
+    require_loopback(ip)
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "leakmap",
+            "scan",
+            ip,
+            "--ports",
+            ",".join(map(str, ports)),
+            "--format",
+            "json",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"leakmap scan failed ({proc.returncode}): {proc.stderr.strip()[:300]}")
+    doc: dict[str, Any] = json.loads(proc.stdout)
+    out = Identified("leakmap scan", seconds, raw=doc)
+    for service in doc["services"]:
+        tables = len(service["resources"])
+        label = (
+            f"{service['service']} {service['transport']} {service['version'] or '?'} "
+            f"auth={service['auth']}" + (f" tables={tables}" if tables else "")
+        )
+        out.ports[int(service["port"])] = label
+    return out
+
+
+def run_nmap(ip: str, ports: tuple[int, ...] = PORTS) -> Identified:
+    """``nmap -sV -Pn -n -p PORTS IP -oX -``, timed; the XML is parsed per port."""
+    require_loopback(ip)
+    nmap = shutil.which("nmap")
+    if nmap is None:
+        raise RuntimeError("nmap is not installed (apt-get install nmap)")
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [nmap, "-sV", "-Pn", "-n", "-p", ",".join(map(str, ports)), "-oX", "-", ip],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"nmap failed ({proc.returncode}): {proc.stderr.strip()[:300]}")
+    out = Identified("nmap -sV", seconds)
+    root = ET.fromstring(proc.stdout)  # our own nmap's output about our own lab server
+    for port in root.iter("port"):
+        number = int(port.get("portid", "0"))
+        state = port.find("state")
+        service = port.find("service")
+        if state is not None and state.get("state") != "open":
+            out.ports[number] = state.get("state", "?")
+            continue
+        if service is None:
+            out.ports[number] = "open, no service"
+            continue
+        parts = [service.get("name", "?")]
+        for key in ("product", "version", "extrainfo"):
+            if service.get(key):
+                parts.append(service.get(key, ""))
+        if service.get("method") == "table":
+            parts.append("(guessed from the port number)")
+        fingerprint = service.get("servicefp")
+        if fingerprint:
+            parts.append("(unrecognised: service fingerprint submitted)")
+        out.ports[number] = " ".join(parts)
+    return out
+
+
+def _table(results: list[Identified], ports: tuple[int, ...]) -> str:
+    width = max(36, *(len(r.ports.get(p, "")) for r in results for p in ports))
+    lines = [f"{'port':<6} " + " ".join(f"{r.tool:<{width}}" for r in results)]
+    for port in ports:
+        lines.append(
+            f"{port:<6} " + " ".join(f"{r.ports.get(port, '-'):<{width}}" for r in results)
+        )
+    return "\n".join(lines)
+
+
+def _all_identified(result: Identified) -> bool:
+    doc = result.raw
+    found = {
+        (int(s["port"]), s["transport"])
+        for s in doc.get("services", [])
+        if s["service"] == "clickhouse"
+    }
+    return all((port, transport) in found for port, transport in EXPECTED.items())
+
+
+def _time_scans(ip: str, reps: int) -> list[float]:
+    return [run_leakmap(ip).seconds for _ in range(reps)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--reps", type=int, default=3, help="leakmap runs per table size")
+    parser.add_argument("--small-rows", type=int, default=1_000)
+    parser.add_argument("--big-rows", type=int, default=3_000_000)
+    parser.add_argument("--skip-nmap", action="store_true", help="only the table-growth part")
+    parser.add_argument("--skip-growth", action="store_true", help="only leakmap vs nmap")
+    args = parser.parse_args(argv)
+
+    if not server_binary_available():
+        print("clickhouse-server is not installed (scripts/bootstrap installs it); nothing run.")
+        return 0
+    ip = require_loopback(random_loopback(PORTS))
+    print(f"lab ClickHouse on {ip} (loopback only), ports {', '.join(map(str, PORTS))}")
+    with ClickHouseInstance(ip, timezone="Asia/Shanghai") as ch:
+        seed_clickhouse(ch.admin_query, rows=args.small_rows, analytics_rows=args.small_rows)
+        print(f"seeded chatbot.log_stream and analytics.page_views with {args.small_rows} rows")
+
+        if not args.skip_nmap:
+            print("\n== leakmap scan vs nmap -sV, same host and ports, one run ==")
+            ours = run_leakmap(ip)
+            print(f"leakmap scan: {ours.seconds:7.2f} s", flush=True)
+            theirs = run_nmap(ip)
+            print(f"nmap -sV:     {theirs.seconds:7.2f} s")
+            print(f"ratio:        {theirs.seconds / ours.seconds:7.1f}x faster (leakmap)")
+            print()
+            print(_table([ours, theirs], PORTS))
+            print()
+            verdict = "yes" if _all_identified(ours) else "NO"
+            print(
+                f"leakmap identified every ClickHouse endpoint (8123 http, 9000 native, "
+                f"9009 interserver): {verdict}"
+            )
+
+        if not args.skip_growth:
+            print(
+                f"\n== table growth: {args.small_rows} -> {args.big_rows} rows, "
+                f"{args.reps} scans each (median) =="
+            )
+            run_leakmap(ip)  # warm-up: page cache and server caches
+            small = _time_scans(ip, args.reps)
+            started = time.perf_counter()
+            seed_clickhouse(ch.admin_query, rows=args.big_rows, analytics_rows=args.small_rows)
+            rows = ch.admin_query("SELECT count() FROM chatbot.log_stream").strip()
+            print(
+                f"re-seeded chatbot.log_stream with {rows} rows in "
+                f"{time.perf_counter() - started:.1f} s"
+            )
+            run_leakmap(ip)
+            big = _time_scans(ip, args.reps)
+            small_median, big_median = statistics.median(small), statistics.median(big)
+            print(
+                f"{args.small_rows:>9} rows: median {small_median:.2f} s  "
+                f"({', '.join(f'{s:.2f}' for s in small)})"
+            )
+            print(
+                f"{int(rows):>9} rows: median {big_median:.2f} s  "
+                f"({', '.join(f'{s:.2f}' for s in big)})"
+            )
+            print(f"ratio big/small: {big_median / small_median:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("NO_COLOR", "1")
+    sys.exit(main())
