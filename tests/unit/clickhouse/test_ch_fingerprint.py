@@ -1,0 +1,189 @@
+"""HTTP answers, MySQL greetings and TSV bodies -> what they prove (positive evidence only).
+
+Answers marked "recorded 18.16" were captured from Debian's clickhouse-server 18.16.1 here;
+the newer ones are reconstructed from ClickHouse's documented formats.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from leakmap.services.base import AuthState, Transport
+from leakmap.services.clickhouse.fingerprint import (
+    classify_http_answer,
+    mysql_greeting_version,
+    transport_order,
+)
+from leakmap.services.clickhouse.plugin import ClickHouse
+from leakmap.services.clickhouse.tsv import parse_tsv, unescape_field
+
+CH_HEADERS = {"X-ClickHouse-Server-Display-Name": "vm", "Content-Type": "text/tab-separated-values"}
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "body", "transport", "version", "auth"),
+    [
+        # recorded 18.16: SELECT version() on the open server
+        (200, CH_HEADERS, "18.16.1\n", Transport.HTTP, "18.16.1", AuthState.NONE),
+        # recorded 18.16: password server
+        (
+            401,
+            {**CH_HEADERS, "WWW-Authenticate": 'Basic realm="ClickHouse server HTTP API"'},
+            "Code: 194, e.displayText() = DB::Exception: Password required for user default, "
+            "e.what() = DB::Exception\n",
+            Transport.HTTP,
+            None,
+            AuthState.REQUIRED,
+        ),
+        # current versions: 516 with the version in the text
+        (
+            401,
+            {"X-ClickHouse-Exception-Code": "516", "X-ClickHouse-Server-Display-Name": "x"},
+            "Code: 516. DB::Exception: default: Authentication failed: password is incorrect, "
+            "or there is no user with such name. (AUTHENTICATION_FAILED) "
+            "(version 24.8.4.13 (official build))\n",
+            Transport.HTTP,
+            "24.8.4.13",
+            AuthState.REQUIRED,
+        ),
+        # 18.x IP restriction: ClickHouse, but auth unknown
+        (
+            403,
+            CH_HEADERS,
+            "Code: 195, e.displayText() = DB::Exception: User default is not allowed to connect "
+            "from address 10.1.1.1, e.what() = DB::Exception",
+            Transport.HTTP,
+            None,
+            AuthState.UNKNOWN,
+        ),
+        # a DB::Exception body without headers (a proxy stripped them) still counts
+        (
+            500,
+            {},
+            "Code: 60, e.displayText() = DB::Exception: Table x doesn't exist",
+            Transport.HTTP,
+            None,
+            AuthState.UNKNOWN,
+        ),
+        # recorded 18.16: an HTTP request to the native port
+        (
+            400,
+            {},
+            "Port 9000 is for clickhouse-client program.\nYou must use port 8123 for HTTP.\n",
+            Transport.NATIVE,
+            None,
+            None,
+        ),
+        # recorded 18.16: interserver port, POST without parameters
+        (
+            500,
+            {},
+            "Poco::Exception. Code: 1000, e.code() = 0, e.displayText() = Not found: endpoint, "
+            "e.what() = Not found",
+            Transport.INTERSERVER,
+            None,
+            None,
+        ),
+    ],
+)
+def test_clickhouse_answers(
+    status: int,
+    headers: dict[str, str],
+    body: str,
+    transport: Transport,
+    version: str | None,
+    auth: AuthState | None,
+) -> None:
+    probe = classify_http_answer(status, httpx.Headers(headers), body, 8123)
+    assert probe is not None
+    assert probe.transport == transport
+    assert probe.version == version
+    assert probe.auth == auth
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "body"),
+    [
+        (200, {"Server": "nginx"}, "Ok.\n"),  # the decoy: Ok. to everything
+        (200, {}, "1\n"),  # SELECT 1 answered 1, but no ClickHouse header
+        (200, {}, "18.16.1\n"),  # a version-looking echo without headers
+        (404, {"Server": "nginx"}, "<html>404 Not Found</html>"),
+        (400, {}, "Bad Request"),
+        (200, {"X-Clickhouse": "fake"}, "Ok.\n"),  # not an X-ClickHouse-* header
+        (500, {}, "Error code: 500 Internal error"),
+        (200, {"Content-Type": "application/json"}, '{"code": 194}'),
+    ],
+)
+def test_non_clickhouse_answers(status: int, headers: dict[str, str], body: str) -> None:
+    assert classify_http_answer(status, httpx.Headers(headers), body, 8123) is None
+
+
+def _greeting(version: bytes) -> bytes:
+    payload = b"\x0a" + version + b"\x00" + b"\x01\x00\x00\x00" + b"abcdefgh\x00"
+    return len(payload).to_bytes(3, "little") + b"\x00" + payload
+
+
+@pytest.mark.parametrize(
+    ("raw", "version"),
+    [
+        (_greeting(b"24.8.4.13-ClickHouse"), "24.8.4.13"),
+        (_greeting(b"8.0.33"), None),  # a real MySQL
+        (_greeting(b"8.0.33-ClickHouse-not"), None),
+        (_greeting(b"evil-ClickHouse"), None),
+        (b"\x00\x00", None),
+        (b"J\x00\x00\x00\x0a" + b"A" * 500, None),  # no NUL terminator within bounds
+    ],
+)
+def test_mysql_greeting(raw: bytes, version: str | None) -> None:
+    assert mysql_greeting_version(raw) == version
+
+
+@pytest.mark.parametrize(
+    ("port", "first"),
+    [
+        (8123, Transport.HTTP),
+        (8443, Transport.HTTPS),
+        (9000, Transport.NATIVE),
+        (9440, Transport.NATIVE_TLS),
+        (9004, Transport.NATIVE),
+        (9009, Transport.HTTP),
+        (9363, Transport.HTTP),
+        (18123, Transport.HTTP),
+    ],
+)
+def test_transport_order(port: int, first: Transport) -> None:
+    order = transport_order(port, ClickHouse.default_ports)
+    assert order[0] == first
+    assert set(order) == {Transport.HTTP, Transport.HTTPS, Transport.NATIVE, Transport.NATIVE_TLS}
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        ("plain", "plain"),
+        ("\\N", None),
+        ("a\\tb\\nc", "a\tb\nc"),
+        ("back\\\\slash", "back\\slash"),
+        ("q\\'", "q'"),
+        ('{"k":"v\\\\n"}', '{"k":"v\\n"}'),
+    ],
+)
+def test_unescape_field(raw: str, value: str | None) -> None:
+    assert unescape_field(raw) == value
+
+
+@pytest.mark.parametrize(
+    ("body", "truncated", "rows"),
+    [
+        (b"a\tb\nc\td\n", False, [["a", "b"], ["c", "d"]]),
+        (b"a\tb\nc\td", False, [["a", "b"], ["c", "d"]]),
+        (b"a\tb\nc\td", True, [["a", "b"]]),  # cut mid-line: the partial line is dropped
+        (b"a\tb\n", True, [["a", "b"]]),
+        (b"", False, []),
+        (b"x\t\\N\n", False, [["x", None]]),
+        (b"\xff\xfe\tok\n", False, [["\ufffd\ufffd", "ok"]]),
+    ],
+)
+def test_parse_tsv(body: bytes, truncated: bool, rows: list[list[str | None]]) -> None:
+    assert parse_tsv(body, truncated=truncated) == rows
