@@ -1,9 +1,335 @@
-"""`leakmap classify`: not yet registered (being built)."""
+"""``leakmap classify [PATH...]``: find secrets, personal data, chat records and
+infrastructure details in text, log and JSON-lines files (or stdin).
+
+Examples::
+
+    leakmap classify app.log                      # a table on the terminal
+    kubectl logs deploy/api | leakmap classify -  # stdin
+    leakmap classify -r ./exports --format jsonl -o findings.jsonl
+    leakmap classify dump.json --category secret --disable 'secret.generic.*'
+
+Files are streamed in bounded batches of lines, never read whole. A finding is reported at
+the line where it starts; ``start``/``end`` are character offsets in that line (a match that
+runs over several lines is clipped at the end of its first line; a line longer than 4 MiB
+is scanned in 4 MiB pieces).
+
+Exit codes: 0 nothing found, 1 something found, 2 bad input (one line on stderr).
+The raw value is never written unless ``--show-secrets`` is given.
+"""
 
 from __future__ import annotations
 
+import bisect
+import codecs
+import json
+import os
+import sys
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Annotated
+
 import typer
+
+from leakmap.errors import UsageError
+from leakmap.services.base import DataCategory
+
+if TYPE_CHECKING:
+    from leakmap.classify.engine import Classifier
+
+__all__ = ["InputError", "OutputFormat", "classify_command", "register", "strip_control"]
+
+SCHEMA = "leakmap.classify/1"
+_SEGMENT = 4 * 1024 * 1024  # longest piece of a line read at once
+_BATCH_CHARS = 1024 * 1024  # characters scanned in one classifier call
+_BATCH_LINES = 8192
+_SNIFF = 8192
+_CONTROL = dict.fromkeys([*range(0, 9), *range(11, 32), 127, *range(0x80, 0xA0)], "?")
+_CONTROL.update({0x2028: "?", 0x2029: "?", 0x200E: "?", 0x200F: "?", 0x202A: "?"})
+_CONTROL.update({c: "?" for c in range(0x202B, 0x202F)})
+_CONTROL.update({c: "?" for c in range(0x2066, 0x206A)})
+
+
+class InputError(UsageError):
+    """A path that is missing, a directory without -r, or not UTF-8 text."""
+
+
+class OutputFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    JSONL = "jsonl"
+
+
+def strip_control(text: str) -> str:
+    """Replace terminal control characters (C0 except tab, DEL, C1, bidi overrides) by ?."""
+    return text.translate(_CONTROL).replace("\t", " ")
+
+
+@dataclass(frozen=True, slots=True)
+class _Finding:
+    path: str
+    line: int
+    start: int
+    end: int
+    category: str
+    rule: str
+    redacted: str
+    value: str | None
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "path": self.path,
+            "line": self.line,
+            "start": self.start,
+            "end": self.end,
+            "category": self.category,
+            "rule": self.rule,
+            "redacted": self.redacted,
+        }
+        if self.value is not None:
+            out["value"] = self.value
+        return out
+
+
+# --- input ---------------------------------------------------------------------------------
+
+
+def _expand(paths: Sequence[str], recursive: bool) -> Iterator[tuple[str, Path | None, bool]]:
+    """(display name, path or None for stdin, explicitly named)."""
+    for name in paths or ["-"]:
+        if name == "-":
+            yield "-", None, True
+            continue
+        path = Path(name)
+        if path.is_dir():
+            if not recursive:
+                raise InputError(f"{name}: is a directory (use -r to scan directories)")
+            for root, dirs, files in os.walk(path, followlinks=False):
+                dirs.sort()
+                for fname in sorted(files):
+                    full = Path(root) / fname
+                    if full.is_file() and not full.is_symlink():
+                        yield str(full), full, False
+        elif path.is_file():
+            yield name, path, True
+        elif not path.exists():
+            raise InputError(f"{name}: no such file or directory")
+        else:
+            raise InputError(f"{name}: not a regular file")
+
+
+def _segments(stream: IO[bytes], name: str) -> Iterator[tuple[int, int, str]]:
+    """(1-based line, character offset in the line, text) pieces of a UTF-8 stream.
+
+    Raises InputError for binary data or bytes that are not UTF-8."""
+    head = stream.read(_SNIFF)
+    if b"\x00" in head:
+        raise InputError(f"{name}: binary data, not text")
+    if head.startswith(codecs.BOM_UTF8):
+        head = head[3:]
+    pending = head
+    line_no = 1
+    col = 0
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    eof = False
+    while True:
+        if eof and not pending:
+            return
+        nl = pending.find(b"\n")
+        if nl < 0 and not eof and len(pending) < _SEGMENT:
+            more = stream.read(_SEGMENT)
+            if more:
+                if b"\x00" in more:
+                    raise InputError(f"{name}: binary data at line {line_no}, not text")
+                pending += more
+                continue
+            eof = True
+            continue
+        if nl >= 0:
+            raw, pending, final = pending[:nl], pending[nl + 1 :], True
+        elif len(pending) >= _SEGMENT:
+            raw, pending, final = pending[:_SEGMENT], pending[_SEGMENT:], False
+        else:  # eof, last line without a newline
+            raw, pending, final = pending, b"", True
+        try:
+            text = decoder.decode(raw, final=final)
+        except UnicodeDecodeError:
+            raise InputError(f"{name}: line {line_no} is not valid UTF-8 text") from None
+        if final and text.endswith("\r"):
+            text = text[:-1]
+        if text or final:
+            yield line_no, col, text
+        if final:
+            decoder.reset()
+            line_no += 1
+            col = 0
+        else:
+            col += len(text)
+
+
+def _scan_stream(
+    clf: Classifier, name: str, pieces: Iterable[tuple[int, int, str]], show: bool
+) -> Iterator[_Finding]:
+    batch: list[str] = []
+    meta: list[tuple[int, int, int]] = []  # (line, col, start in joined text)
+    size = 0
+
+    def flush() -> Iterator[_Finding]:
+        joined = "\n".join(batch)
+        starts = [m[2] for m in meta]
+        for m in clf.scan(joined):
+            i = bisect.bisect_right(starts, m.start) - 1
+            line, col, base = meta[i]
+            seg_end = base + len(batch[i])
+            yield _Finding(
+                path=name,
+                line=line,
+                start=col + m.start - base,
+                end=col + min(m.end, seg_end) - base,
+                category=m.category.value,
+                rule=m.rule,
+                redacted=m.redacted,
+                value=m.value if show else None,
+            )
+
+    for line, col, text in pieces:
+        meta.append((line, col, size))
+        batch.append(text)
+        size += len(text) + 1
+        if size >= _BATCH_CHARS or len(batch) >= _BATCH_LINES:
+            yield from flush()
+            batch, meta, size = [], [], 0
+    if batch:
+        yield from flush()
+
+
+def _findings(
+    clf: Classifier, paths: Sequence[str], recursive: bool, show: bool, notes: list[str]
+) -> Iterator[_Finding]:
+    for name, path, explicit in _expand(paths, recursive):
+        if path is None:
+            yield from _scan_stream(clf, "-", _segments(sys.stdin.buffer, "<stdin>"), show)
+            continue
+        try:
+            with path.open("rb") as fh:
+                yield from _scan_stream(clf, name, _segments(fh, name), show)
+        except OSError as exc:
+            message = f"{name}: cannot read ({exc.strerror or type(exc).__name__})"
+            if explicit:
+                raise InputError(message) from None
+            notes.append(message)
+        except InputError as exc:
+            if explicit:
+                raise
+            notes.append(f"skipped {exc}")
+
+
+# --- output --------------------------------------------------------------------------------
+
+
+def _text_line(f: _Finding) -> str:
+    where = strip_control(f"{f.path}:{f.line}:{f.start}-{f.end}")
+    shown = f.redacted if f.value is None else f"{f.redacted}  value={f.value}"
+    return f"{where}  {f.category:<14}  {f.rule:<40}  {strip_control(shown)}"
+
+
+def _summary(counts: Counter[str], total: int) -> str:
+    if not total:
+        return "no findings"
+    parts = ", ".join(f"{cat}: {counts[cat]}" for cat in sorted(counts))
+    return f"{total} finding{'s' if total != 1 else ''} ({parts})"
+
+
+def _run(
+    clf: Classifier,
+    paths: Sequence[str],
+    recursive: bool,
+    fmt: OutputFormat,
+    out: IO[str],
+    show: bool,
+    notes: list[str],
+) -> int:
+    counts: Counter[str] = Counter()
+    total = 0
+    collected: list[dict[str, object]] = []
+    for finding in _findings(clf, paths, recursive, show, notes):
+        total += 1
+        counts[finding.category] += 1
+        if fmt is OutputFormat.JSONL:
+            out.write(json.dumps(finding.as_dict(), ensure_ascii=False) + "\n")
+        elif fmt is OutputFormat.JSON:
+            collected.append(finding.as_dict())
+        else:
+            out.write(_text_line(finding) + "\n")
+    if fmt is OutputFormat.JSON:
+        doc = {
+            "schema": SCHEMA,
+            "findings": collected,
+            "summary": {"findings": total, "by_category": dict(sorted(counts.items()))},
+        }
+        out.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+    elif fmt is OutputFormat.TEXT:
+        out.write(_summary(counts, total) + "\n")
+    return total
+
+
+def classify_command(
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Files or directories to scan; '-' or nothing reads stdin.", show_default=False
+        ),
+    ] = None,
+    recursive: Annotated[bool, typer.Option("-r", "--recursive", help="Scan directories.")] = False,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="text, json (one document) or jsonl.")
+    ] = OutputFormat.TEXT,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to FILE.")] = None,
+    rules: Annotated[
+        list[Path] | None,
+        typer.Option("--rules", help="Extra rule file (YAML, same schema as the built-in ones)."),
+    ] = None,
+    disable: Annotated[
+        list[str] | None,
+        typer.Option("--disable", help="Disable a rule id (glob allowed, e.g. 'pii.*')."),
+    ] = None,
+    category: Annotated[
+        list[DataCategory] | None,
+        typer.Option("--category", "-c", help="Only report these categories; repeatable."),
+    ] = None,
+    show_secrets: Annotated[
+        bool, typer.Option("--show-secrets", help="Also print the raw matched values (careful).")
+    ] = False,
+) -> None:
+    """Find secrets, personal data, chat records and infrastructure details in text files.
+
+    Exit code 1 when something was found, 0 when nothing, 2 on bad input.
+    """
+    from leakmap.classify.engine import Classifier
+
+    clf = Classifier.load(extra_rule_files=rules or (), disabled=disable or ())
+    if category:
+        wanted = set(category)
+        clf = Classifier([r for r in clf.rules if r.category in wanted])
+    notes: list[str] = []
+    with ExitStack() as stack:
+        if output is None:
+            out: IO[str] = sys.stdout
+        else:
+            try:
+                out = stack.enter_context(output.open("w", encoding="utf-8"))
+            except OSError as exc:
+                raise InputError(f"{output}: cannot write ({exc.strerror})") from None
+        total = _run(clf, paths or [], recursive, output_format, out, show_secrets, notes)
+    for note in notes:
+        print(f"leakmap: {strip_control(note)}", file=sys.stderr)
+    if total:
+        raise typer.Exit(code=1)
 
 
 def register(app: typer.Typer) -> None:
-    """Add the command to the app."""
+    """Add ``classify`` to the app."""
+    app.command("classify")(classify_command)
