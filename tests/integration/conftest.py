@@ -39,6 +39,7 @@ from leakmap.lab.clickhouse import (
     ClickHouseInstance,
     server_binary_available,
     start_on_random_loopback,
+    sweep_stale_dirs,
 )
 
 from .servers import GARBAGE_MODES, GarbageMode, GarbageTcp, OkHttpDecoy
@@ -66,6 +67,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if _INTEGRATION_DIR in Path(str(item.fspath)).resolve().parents:
             item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sweep_stale_lab_dirs() -> None:
+    """Remove temp server dirs a killed earlier run left behind (never a live one)."""
+    sweep_stale_dirs()
 
 
 def _require_clickhouse() -> None:

@@ -57,6 +57,7 @@ __all__ = [
     "ADMIN_PROFILE",
     "ADMIN_USER",
     "DEFAULT_SERVER_BINARY",
+    "TEMP_PREFIX",
     "ClickHouseInstance",
     "LoggedQuery",
     "ServerStatus",
@@ -64,6 +65,7 @@ __all__ = [
     "pid_runs_config",
     "server_binary_available",
     "start_on_random_loopback",
+    "sweep_stale_dirs",
     "terminate_pid",
 ]
 
@@ -73,6 +75,7 @@ ADMIN_PROFILE = "leakmap_lab_admin"
 
 ServerStatus = Literal["running", "stopped"]
 
+TEMP_PREFIX = "leakmap-ch-"
 _PR_SET_PDEATHSIG = 1
 
 
@@ -390,7 +393,7 @@ class ClickHouseInstance:
                 "(scripts/bootstrap does)"
             )
         if self._dir is None:
-            self._dir = Path(tempfile.mkdtemp(prefix="leakmap-ch-"))
+            self._dir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
         else:
             self._dir.mkdir(parents=True, exist_ok=True)
         self._write_files()
@@ -607,3 +610,45 @@ def start_on_random_loopback(
             raise
         return ch
     raise LabError(f"could not start a lab ClickHouse: {last}")
+
+
+def _configs_in_use() -> set[str]:
+    used: set[str] = set()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            raw = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        for arg in raw.split(b"\0"):
+            if arg.startswith(b"--config-file="):
+                used.add(arg[len(b"--config-file=") :].decode("utf-8", "replace"))
+    return used
+
+
+def sweep_stale_dirs(root: Path | None = None, *, min_age: float = 600.0) -> list[Path]:
+    """Remove temp instance dirs (``leakmap-ch-*``) left by a killed run; return what went.
+
+    Only dirs of this user, holding a leakmap lab ``users.xml``, untouched for ``min_age``
+    seconds and whose ``config.xml`` no live process uses. (A killed test run's servers die
+    with it - they are started with PR_SET_PDEATHSIG - but their directories stay.)
+    """
+    root = root or Path(tempfile.gettempdir())
+    in_use = _configs_in_use()
+    now = time.time()
+    removed: list[Path] = []
+    for d in root.glob(f"{TEMP_PREFIX}*"):
+        try:
+            st = d.stat()
+            if not d.is_dir() or d.is_symlink() or st.st_uid != os.getuid():
+                continue
+            if now - st.st_mtime < min_age or str(d / "config.xml") in in_use:
+                continue
+            if ADMIN_USER not in (d / "users.xml").read_text("utf-8", "replace"):
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(d, ignore_errors=True)
+        removed.append(d)
+    return removed

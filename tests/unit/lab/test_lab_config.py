@@ -6,6 +6,9 @@ import hashlib
 import os
 import random
 import stat
+import subprocess
+import sys
+import time
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +17,14 @@ import pytest
 
 from leakmap.errors import LabError
 from leakmap.lab.addresses import random_loopback, require_loopback
-from leakmap.lab.clickhouse import ADMIN_USER, ClickHouseInstance, pid_alive, pid_runs_config
+from leakmap.lab.clickhouse import (
+    ADMIN_USER,
+    TEMP_PREFIX,
+    ClickHouseInstance,
+    pid_alive,
+    pid_runs_config,
+    sweep_stale_dirs,
+)
 from leakmap.lab.state import LabState, default_state_dir, load_state, save_state
 
 
@@ -161,3 +171,33 @@ def test_state_missing_and_corrupt(tmp_path: Path) -> None:
 )  # fmt: skip
 def test_default_state_dir(env: dict[str, str], expected: str) -> None:
     assert default_state_dir(env) == Path(expected)
+
+
+def test_sweep_stale_dirs_only_removes_dead_lab_dirs(tmp_path: Path) -> None:
+    def make(name: str, marker: bool = True, age: float = 3600.0) -> Path:
+        d = tmp_path / name
+        d.mkdir()
+        (d / "users.xml").write_text(f"<yandex><{ADMIN_USER}/></yandex>" if marker else "<x/>")
+        old = time.time() - age
+        os.utime(d, (old, old))
+        return d
+
+    stale = make(f"{TEMP_PREFIX}stale")
+    fresh = make(f"{TEMP_PREFIX}fresh", age=0)
+    foreign = make(f"{TEMP_PREFIX}foreign", marker=False)
+    other_name = make("something-else")
+    busy = make(f"{TEMP_PREFIX}busy")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(30)", f"--config-file={busy}/config.xml"]
+    )
+    try:
+        time.sleep(0.2)
+        os.utime(busy, (time.time() - 3600, time.time() - 3600))
+        removed = sweep_stale_dirs(tmp_path)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert removed == [stale]
+    assert not stale.exists()
+    for kept in (fresh, foreign, other_name, busy):
+        assert kept.exists(), kept
