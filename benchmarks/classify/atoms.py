@@ -77,6 +77,7 @@ class Draft:
     labels: set[str] = field(default_factory=set)
     kinds: list[str] = field(default_factory=list)
     decoys: list[str] = field(default_factory=list)
+    unscored: set[str] = field(default_factory=set)
     text: str = ""
 
     def pos(self, category: str, kind: str, value: str) -> str:
@@ -90,6 +91,12 @@ class Draft:
         """Record a hard negative and return ``value`` unchanged."""
         self.decoys.append(kind)
         return value
+
+    def unscore(self, category: str) -> None:
+        """Mark the line as debatable for ``category``: the benchmark will not score it there
+        (e.g. ``LANG=C.UTF-8`` inside an environment dump)."""
+        assert category in CATEGORIES
+        self.unscored.add(category)
 
     def child(self) -> Draft:
         """A fresh draft for the next physical line of a multi-line record."""

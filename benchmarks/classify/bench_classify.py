@@ -12,7 +12,7 @@ What it does, in one run:
 2. runs ``leakmap classify --format jsonl FILE`` as a subprocess (start-up included, wall
    time) and scores precision / recall / F1 per category at line level: a line counts as
    predicted for a category when leakmap reported at least one finding of that category on
-   it. Lines the generator marks ``ambiguous`` are not scored;
+   it. A line is not scored for the categories the generator lists in its ``unscored``;
 3. runs ``detect-secrets scan --all-files --no-verify FILE`` (PyPI detect-secrets 1.5) on
    the same file, scores it for ``secret`` the same way, and compares wall time and MB/s;
 4. prints a one-screen summary with the most frequent false positives / false negatives per
@@ -210,7 +210,7 @@ def score(
     fps: Counter[str] = Counter()
     fns: Counter[str] = Counter()
     for rec in labels:
-        if rec["ambiguous"]:
+        if category in rec["unscored"]:
             continue
         truth = category in rec["labels"]
         rules = run.predicted.get(rec["line"], {}).get(category)
@@ -235,10 +235,10 @@ def score(
 def _debug_dump(path: Path, lines: list[str], labels: list[dict[str, Any]], run: Run) -> None:
     with path.open("w", encoding="utf-8") as f:
         for rec in labels:
-            if rec["ambiguous"]:
-                continue
             got = run.predicted.get(rec["line"], {})
             for cat in CATEGORIES:
+                if cat in rec["unscored"]:
+                    continue
                 truth = cat in rec["labels"]
                 pred = bool(got.get(cat))
                 if truth != pred:
@@ -289,9 +289,10 @@ def _bench(args: argparse.Namespace, work: Path) -> int:
     size_mb = corpus.stat().st_size / 1e6
     lines = corpus.read_text(encoding="utf-8").split("\n")[:-1]
     labels = [json.loads(x) for x in labels_path.read_text(encoding="utf-8").splitlines()]
-    scored = sum(1 for r in labels if not r["ambiguous"])
+    scored = sum(1 for r in labels if not r["unscored"])
     print(
-        f"corpus: style={args.style} seed={args.seed} {st.lines} lines ({scored} scored), "
+        f"corpus: style={args.style} seed={args.seed} {st.lines} lines "
+        f"({st.lines - scored} partly unscored), "
         f"{size_mb:.2f} MB, clean {st.per_label['(clean)'] / st.lines:.1%}, generated in "
         f"{gen_s:.1f}s"
     )
@@ -302,7 +303,7 @@ def _bench(args: argparse.Namespace, work: Path) -> int:
             "style": args.style,
             "seed": args.seed,
             "lines": st.lines,
-            "scored": scored,
+            "partly_unscored": st.lines - scored,
             "mb": round(size_mb, 3),
             "positives": {c: st.per_label[c] for c in CATEGORIES},
         },

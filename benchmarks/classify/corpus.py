@@ -10,15 +10,16 @@ Usage (from the repository root)::
 object per line, in the same order::
 
     {"line": 17, "labels": ["chat", "pii"], "family": "gateway_json",
-     "kinds": ["chat.record", "pii.email"], "decoys": ["uuid", "sri"], "ambiguous": false}
+     "kinds": ["chat.record", "pii.email"], "decoys": ["uuid", "sri"], "unscored": []}
 
 ``labels`` is the set of categories the line truly contains (empty = clean), known by
 construction: each line is assembled from atoms (:mod:`benchmarks.classify.atoms`) that
 record what they insert, and :mod:`benchmarks.classify.oracle` rejects any record whose
 filler or hard negatives accidentally contain a positive. ``kinds`` and ``decoys`` name what
-was inserted (never the raw values), for error analysis. ``ambiguous`` marks the few lines
-whose truth is debatable (e.g. a bare Go stack-frame function line); the benchmark does not
-score them.
+was inserted (never the raw values), for error analysis. ``unscored`` lists the categories
+for which the line's truth is debatable (e.g. ``LANG=C.UTF-8`` inside an environment dump, a
+bare Go stack-frame function line: part of an infrastructure dump, yet exposing nothing on
+its own); the benchmark does not score the line for those categories.
 
 The same seed, size and style always give byte-identical output.
 """
@@ -83,7 +84,7 @@ class LineRecord:
     family: str
     kinds: tuple[str, ...]
     decoys: tuple[str, ...]
-    ambiguous: bool = False
+    unscored: frozenset[str] = frozenset()
 
     def label_json(self, line: int) -> dict[str, Any]:
         return {
@@ -92,7 +93,7 @@ class LineRecord:
             "family": self.family,
             "kinds": list(self.kinds),
             "decoys": list(self.decoys),
-            "ambiguous": self.ambiguous,
+            "unscored": sorted(self.unscored),
         }
 
 
@@ -533,6 +534,8 @@ def _dotenv_lines(d: Draft, want: frozenset[str]) -> list[Draft]:
     for name, fn in lines:
         c = d.child()
         c.text = f"{name}={fn(c)}" if name else fn(c)
+        if INFRA not in c.labels:
+            c.unscore(INFRA)
         out.append(c)
     return out
 
@@ -581,18 +584,23 @@ def fam_env_dump(d: Draft, want: frozenset[str]) -> list[Draft]:
                 INFRA, "server_path", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin"
             ),
         ),
-        ("KUBERNETES_SERVICE_HOST", lambda x: x.pos(INFRA, "private_ip", private_ip(rng))),
-        ("REDIS_URL", lambda x: conn(x)),
+        (
+            "KUBERNETES_PORT",
+            lambda x: "tcp://" + x.pos(INFRA, "private_ip_port", f"{private_ip(rng)}:443"),
+        ),
+        ("", lambda x: conn(x)),
     ]
 
     def conn(x: Draft) -> str:
         from benchmarks.classify.atoms import conn_string
 
-        return conn_string(x, with_password=SECRET in want)
+        url = conn_string(x, with_password=SECRET in want)
+        scheme = url.split(":", 1)[0].replace("+srv", "").upper()
+        return f"{scheme}_URL={url}"
 
     rng.shuffle(items)
     chosen = items[: rng.randint(4, 8)]
-    if SECRET in want and not any(n == "REDIS_URL" for n, _ in chosen):
+    if SECRET in want and not any(n == "" for n, _ in chosen):
 
         def sec(x: Draft) -> str:
             p, t, _ = provider_key(x)
@@ -602,6 +610,8 @@ def fam_env_dump(d: Draft, want: frozenset[str]) -> list[Draft]:
     for name, fn in chosen:
         c = d.child()
         c.text = f"{name}={fn(c)}" if name else fn(c)
+        if INFRA not in c.labels:
+            c.unscore(INFRA)
         out.append(c)
     return out
 
@@ -710,7 +720,7 @@ def fam_traceback(d: Draft, want: frozenset[str]) -> list[Draft]:
         c = d.child()
         c.text = text_fn(c)
         if ambiguous:
-            c.kinds.append("ambiguous")
+            c.unscore(INFRA)
         out.append(c)
 
     frames = rng.randint(2, 5)
@@ -922,14 +932,13 @@ def generate(
             text = dr.text
             if any(c in text for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"):
                 raise RuntimeError(f"family {fam.name} produced a line break inside a line")
-            ambiguous = "ambiguous" in dr.kinds
             rec = LineRecord(
                 text=text,
                 labels=frozenset(dr.labels),
                 family=fam.name,
-                kinds=tuple(k for k in dr.kinds if k != "ambiguous"),
+                kinds=tuple(dr.kinds),
                 decoys=tuple(dr.decoys),
-                ambiguous=ambiguous,
+                unscored=frozenset(dr.unscored),
             )
             st.lines += 1
             st.bytes += len(text.encode("utf-8")) + 1

@@ -45,7 +45,7 @@ def test_mix_of_clean_and_every_category(style: str) -> None:
     for cat in ("secret", "pii", "chat", "infrastructure"):
         assert counts[cat] >= 150, (cat, counts)
     assert len({r.family for r in recs}) >= 10
-    assert sum(r.ambiguous for r in recs) < len(recs) * 0.03
+    assert sum(bool(r.unscored) for r in recs) < len(recs) * 0.06
     decoys = Counter(d for r in recs for d in r.decoys)
     for kind in (
         "uuid",
@@ -160,7 +160,7 @@ def test_scoring_counts_lines_not_findings() -> None:
             "family": "f",
             "kinds": ["secret.x"],
             "decoys": [],
-            "ambiguous": False,
+            "unscored": [],
         },
         {
             "line": 2,
@@ -168,7 +168,7 @@ def test_scoring_counts_lines_not_findings() -> None:
             "family": "f",
             "kinds": [],
             "decoys": ["uuid"],
-            "ambiguous": False,
+            "unscored": [],
         },
         {
             "line": 3,
@@ -176,9 +176,9 @@ def test_scoring_counts_lines_not_findings() -> None:
             "family": "f",
             "kinds": ["secret.y"],
             "decoys": [],
-            "ambiguous": False,
+            "unscored": [],
         },
-        {"line": 4, "labels": [], "family": "g", "kinds": [], "decoys": [], "ambiguous": True},
+        {"line": 4, "labels": [], "family": "g", "kinds": [], "decoys": [], "unscored": ["secret"]},
     ]
     out = "\n".join(
         json.dumps(
