@@ -542,7 +542,12 @@ class ClickHouseInstance:
         :attr:`summary`.
         """
         chosen = secrets.randbits(31) if seed is None else seed
-        self.summary = seed_clickhouse(self.admin_query, rows=rows, seed=chosen)
+        timeout = 120.0 + rows / 20_000  # 10 million rows take ~40 s here; leave room
+
+        def query(sql: str) -> str:
+            return self.admin_query(sql, timeout=timeout)
+
+        self.summary = seed_clickhouse(query, rows=rows, seed=chosen)
         return self.summary
 
     def logged_queries(self, *, user: str = "default", since: float = 0.0) -> list[LoggedQuery]:

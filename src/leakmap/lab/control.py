@@ -30,7 +30,7 @@ from leakmap.lab.clickhouse import (
     pid_runs_config,
     terminate_pid,
 )
-from leakmap.lab.seed import DEFAULT_ROWS, DEFAULT_SEED
+from leakmap.lab.seed import DEFAULT_ROWS, DEFAULT_SEED, MAX_ROWS
 from leakmap.lab.state import LabState, clear_state, load_state, save_state, state_lock
 
 __all__ = [
@@ -95,8 +95,8 @@ def lab_up(
     """Start and seed the lab on ``ip`` unless it already runs. Raises LabError."""
     ip = require_loopback(ip)
     state_dir = _absolute(state_dir)
-    if rows < 1 or rows > 50_000_000:
-        raise LabError("--rows must be between 1 and 50000000")
+    if rows < 1 or rows > MAX_ROWS:
+        raise LabError(f"--rows must be between 1 and {MAX_ROWS}")
     with state_lock(state_dir):
         current = load_state(state_dir)
         if current is not None:

@@ -47,6 +47,7 @@ __all__ = [
     "DEFAULT_ROWS",
     "DEFAULT_SEED",
     "KINDS",
+    "MAX_ROWS",
     "Dataset",
     "FakeSecret",
     "LogRow",
@@ -67,6 +68,7 @@ ANALYTICS_TABLE = "page_views"
 SCRATCH_DB = "leakmap_seed_scratch"
 DEFAULT_ROWS = 1000
 DEFAULT_SEED = 20250129
+MAX_ROWS = 10_000_000
 BASE_TS = 1738108800  # 2025-01-29 00:00:00 UTC
 
 QueryFn = Callable[[str], str]
@@ -570,11 +572,11 @@ def seed_clickhouse(
     (``ClickHouseInstance.admin_query``): the scanner never writes.
     Idempotent: existing lab databases are dropped first. ``analytics_rows`` defaults to ``rows``.
     """
-    if rows < 1 or rows > 50_000_000:
-        raise LabError("rows must be between 1 and 50,000,000")
+    if rows < 1 or rows > MAX_ROWS:
+        raise LabError(f"rows must be between 1 and {MAX_ROWS}")
     analytics_rows = rows if analytics_rows is None else analytics_rows
-    if analytics_rows < 0 or analytics_rows > 50_000_000:
-        raise LabError("analytics_rows must be between 0 and 50,000,000")
+    if analytics_rows < 0 or analytics_rows > MAX_ROWS:
+        raise LabError(f"analytics_rows must be between 0 and {MAX_ROWS}")
     dataset = build_dataset(seed, pool_size=min(pool_size, max(rows, len(KINDS))))
     pool = len(dataset.rows)
 
