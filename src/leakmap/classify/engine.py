@@ -27,6 +27,7 @@ A :class:`Match` carries the raw value for the caller's own checks, but never sh
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import re
 from collections.abc import Collection, Sequence
@@ -213,8 +214,6 @@ class Classifier:
             pos += len(t) + len(_CELL_SEPARATOR)
         joined = _CELL_SEPARATOR.join(texts)
         per_cell: list[list[_Cand]] = [[] for _ in texts]
-        import bisect
-
         for cand in self._candidates(joined):
             cell = bisect.bisect_right(starts, cand[0]) - 1
             base = starts[cell]
@@ -227,6 +226,7 @@ class Classifier:
         n = len(text)
         out: list[_Cand] = []
         compiled = self._compiled
+        check = self._check
         spans: dict[int, list[list[int]]] = {}
         for automaton, view, shift in (
             (self._automaton, _lower, 0),
@@ -246,10 +246,9 @@ class Classifier:
                         if hit != hit.upper():
                             continue
                     if c.anchor:
-                        pattern = c._pattern or c.pattern
-                        m = pattern.match(text, start)
+                        m = (c._pattern or c.pattern).match(text, start)
                         if m is not None:
-                            self._check(c, text, m, out)
+                            check(c, text, m, out)
                         continue
                     s = start - c.before
                     e = end + 1 + c.window
@@ -311,13 +310,17 @@ class Classifier:
         if not cands:
             return []
         cands.sort(key=lambda x: (-x[2].rule.priority, x[0] - x[1], x[0], x[2].index))
-        kept: dict[DataCategory, list[tuple[int, int]]] = {}
+        # Kept intervals per category: disjoint, so sorted by start they are sorted by end
+        # too and only the predecessor of a new interval can overlap it.
+        kept: dict[DataCategory, tuple[list[int], list[int]]] = {}
         result: list[Match] = []
         for s, e, c, value in cands:
-            taken = kept.setdefault(c.rule.category, [])
-            if any(s < te and ts < e for ts, te in taken):
+            starts, ends = kept.setdefault(c.rule.category, ([], []))
+            i = bisect.bisect_left(starts, e)
+            if i and ends[i - 1] > s:
                 continue
-            taken.append((s, e))
+            starts.insert(i, s)
+            ends.insert(i, e)
             result.append(
                 Match(
                     rule=c.rule.id,

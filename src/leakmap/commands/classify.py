@@ -46,7 +46,6 @@ SCHEMA = "leakmap.classify/1"
 _SEGMENT = 4 * 1024 * 1024  # longest piece of a line read at once
 _BATCH_CHARS = 1024 * 1024  # characters scanned in one classifier call
 _BATCH_LINES = 8192
-_SNIFF = 8192
 _CONTROL = dict.fromkeys([*range(0, 9), *range(11, 32), 127, *range(0x80, 0xA0)], "?")
 _CONTROL.update({0x2028: "?", 0x2029: "?", 0x200E: "?", 0x200F: "?", 0x202A: "?"})
 _CONTROL.update({c: "?" for c in range(0x202B, 0x202F)})
@@ -122,46 +121,34 @@ def _expand(paths: Sequence[str], recursive: bool) -> Iterator[tuple[str, Path |
 
 
 def _segments(stream: IO[bytes], name: str) -> Iterator[tuple[int, int, str]]:
-    """(1-based line, character offset in the line, text) pieces of a UTF-8 stream.
+    """(1-based line, character offset in the line, text) pieces of a UTF-8 stream; a line
+    longer than the segment size comes in several pieces.
 
-    Raises InputError for binary data or bytes that are not UTF-8."""
-    head = stream.read(_SNIFF)
-    if b"\x00" in head:
-        raise InputError(f"{name}: binary data, not text")
-    if head.startswith(codecs.BOM_UTF8):
-        head = head[3:]
-    pending = head
+    Raises InputError for binary data (a NUL byte) or bytes that are not UTF-8."""
     line_no = 1
     col = 0
+    first = True
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
-    eof = False
     while True:
-        if eof and not pending:
+        raw = stream.readline(_SEGMENT)
+        if not raw:
             return
-        nl = pending.find(b"\n")
-        if nl < 0 and not eof and len(pending) < _SEGMENT:
-            more = stream.read(_SEGMENT)
-            if more:
-                if b"\x00" in more:
-                    raise InputError(f"{name}: binary data at line {line_no}, not text")
-                pending += more
-                continue
-            eof = True
-            continue
-        if nl >= 0:
-            raw, pending, final = pending[:nl], pending[nl + 1 :], True
-        elif len(pending) >= _SEGMENT:
-            raw, pending, final = pending[:_SEGMENT], pending[_SEGMENT:], False
-        else:  # eof, last line without a newline
-            raw, pending, final = pending, b"", True
+        if b"\x00" in raw:
+            raise InputError(f"{name}: binary data at line {line_no}, not text")
+        if first:
+            first = False
+            if raw.startswith(codecs.BOM_UTF8):
+                raw = raw[3:]
+        final = raw.endswith(b"\n") or len(raw) < _SEGMENT
+        if raw.endswith(b"\n"):
+            raw = raw[:-1]
         try:
             text = decoder.decode(raw, final=final)
         except UnicodeDecodeError:
             raise InputError(f"{name}: line {line_no} is not valid UTF-8 text") from None
         if final and text.endswith("\r"):
             text = text[:-1]
-        if text or final:
-            yield line_no, col, text
+        yield line_no, col, text
         if final:
             decoder.reset()
             line_no += 1
