@@ -6,15 +6,22 @@ the newer ones are reconstructed from ClickHouse's documented formats.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 import httpx
 import pytest
 
-from leakmap.services.base import AuthState, Transport
+from leakmap.net.bounded import Network
+from leakmap.services.base import AuthState, ScanConfig, Transport
 from leakmap.services.clickhouse.fingerprint import (
+    Probe,
     classify_http_answer,
     mysql_greeting_version,
+    probe_http,
     transport_order,
 )
+from leakmap.services.clickhouse.http import refused_settings
 from leakmap.services.clickhouse.plugin import ClickHouse
 from leakmap.services.clickhouse.tsv import parse_tsv, unescape_field
 
@@ -187,3 +194,69 @@ def test_unescape_field(raw: str, value: str | None) -> None:
 )
 def test_parse_tsv(body: bytes, truncated: bool, rows: list[list[str | None]]) -> None:
     assert parse_tsv(body, truncated=truncated) == rows
+
+
+@pytest.mark.parametrize(
+    ("message", "named"),
+    [
+        # recorded 18.16 (readonly profile): "readonly" in "readonly mode" is not a setting name
+        ("Cannot override setting (max_threads) in readonly mode", {"max_threads"}),
+        # recorded 26.9 (chDB)
+        ("Cannot modify 'max_threads' setting in readonly mode. (READONLY)", {"max_threads"}),
+        ("Unknown setting 'read_overflow_mode'. (UNKNOWN_SETTING)", {"read_overflow_mode"}),
+        # recorded 18.16
+        ("Unknown setting max_memory_usage", {"max_memory_usage"}),
+        ("Setting max_execution_time should not be greater than 5", {"max_execution_time"}),
+        ("Table functions are forbidden in readonly mode", set()),
+        ("Cannot override setting (max_threads_x) in readonly mode", set()),
+    ],
+)
+def test_refused_settings(message: str, named: set[str]) -> None:
+    candidates = {"readonly", "max_threads", "read_overflow_mode", "max_memory_usage"} | {
+        "max_execution_time"
+    }
+    assert refused_settings(message, candidates) == named
+
+
+def _probe_with(handler: Callable[[httpx.Request], httpx.Response], port: int) -> Probe:
+    network = Network(http_transport=httpx.MockTransport(handler))
+    return asyncio.run(probe_http(network, "127.0.20.78", port, tls=False, config=ScanConfig()))
+
+
+def test_prometheus_metrics_endpoint() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/metrics":
+            body = "# HELP ClickHouseProfileEvents_Query x\nClickHouseProfileEvents_Query 12\n"
+            return httpx.Response(200, text=body)
+        return httpx.Response(404, text="There is no handle /\n\nUse clickhouse-client:\n")
+
+    assert _probe_with(handler, 9363).transport == Transport.PROMETHEUS
+
+
+def test_plain_prometheus_of_something_else_is_not_clickhouse() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text="# HELP go_goroutines x\ngo_goroutines 12\n")
+
+    assert _probe_with(handler, 9363).transport is None
+
+
+def test_interserver_404_page() -> None:
+    # recorded 18.16: GET of an unknown path on the interserver port
+    page = (
+        "There is no handle /leakmap-probe-404\n\nUse / or /ping for health checks.\n"
+        "Or /replicas_status for more sophisticated health checks.\n\nSend queries from your "
+        "program with POST method or GET /?query=...\n\nUse clickhouse-client:\n"
+    )
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            return httpx.Response(200, text="Ok.\n")
+        return httpx.Response(404, text=page)
+
+    assert _probe_with(handler, 9009).transport == Transport.INTERSERVER
+
+
+def test_interserver_error_without_query_headers() -> None:
+    text = "Code: 516. DB::Exception: Authentication failed. (AUTHENTICATION_FAILED)"
+    probe = classify_http_answer(401, httpx.Headers({}), text, 9009)
+    assert probe is not None and probe.transport == Transport.INTERSERVER

@@ -50,6 +50,7 @@ _CH_404 = re.compile(r"There is no handle .{0,200}clickhouse-client", re.DOTALL)
 _INTERSERVER = re.compile(r"Not found: (endpoint|compress)")
 _PROM = re.compile(r"^ClickHouse(ProfileEvents|Metrics|AsyncMetrics|Status)_\w+", re.MULTILINE)
 _PROBE_BODY_LIMIT = 64 * 1024
+_INTERSERVER_PORTS = (9009, 9010)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,14 @@ def classify_http_answer(status: int, headers: httpx.Headers, body: str, port: i
             details=_header_details(headers),
         )
     err = parse_error(body, headers.get("X-ClickHouse-Exception-Code"))
+    if (
+        err is not None
+        and not ch_headers
+        and "DB::Exception" in body
+        and port in _INTERSERVER_PORTS
+    ):
+        # the query interface always sends X-ClickHouse-* headers; the interserver one does not
+        return Probe(Transport.INTERSERVER, evidence=f"ClickHouse error (code {err.code})")
     if err is not None and (ch_headers or "DB::Exception" in body):
         details = dict(_header_details(headers))
         details["error_code"] = str(err.code)
@@ -160,7 +169,7 @@ async def probe_http(
             return found
         # No query interface: ClickHouse's 404 page marks the interserver port;
         # /metrics marks the Prometheus endpoint.
-        for path in ("/leakmap-probe-404", "/metrics"):
+        for path in ("/metrics", "/leakmap-probe-404"):
             try:
                 extra = await fetch_bounded(
                     client,

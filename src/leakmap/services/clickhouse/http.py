@@ -7,7 +7,8 @@ Safety settings sent with every query (unless the server refused one of them bef
     max_rows_to_read max_bytes_to_read read_overflow_mode=break max_threads=1 max_memory_usage
 
 A server that refuses a setting (code 164 "Cannot override setting (x) in readonly mode" in a
-readonly profile, code 115 "Unknown setting x" on old versions) names it in the error: the
+readonly profile, code 115 "Unknown setting x" on old versions, code 452 for a settings
+constraint) names it in the error: the
 query is retried without the named setting(s) and the endpoint remembers the refusal. A refusal
 that names none of them is returned as the error - we detect, we do not guess.
 
@@ -28,10 +29,18 @@ from leakmap.services.base import ScanConfig
 from leakmap.services.clickhouse.codes import ChError, parse_error
 from leakmap.services.clickhouse.safety import guard_sql
 
-__all__ = ["QUERY_ID_PREFIX", "ChHttp", "QueryResult", "has_clickhouse_headers", "safe_settings"]
+__all__ = [
+    "QUERY_ID_PREFIX",
+    "ChHttp",
+    "QueryResult",
+    "has_clickhouse_headers",
+    "refused_settings",
+    "safe_settings",
+]
 
 QUERY_ID_PREFIX = "leakmap-"
-_SETTING_REFUSAL_CODES = frozenset({164, 115})
+#: 164 READONLY, 115 UNKNOWN_SETTING, 452 SETTING_CONSTRAINT_VIOLATION
+_SETTING_REFUSAL_CODES = frozenset({164, 115, 452})
 _MAX_RETRIES = 12
 
 
@@ -74,10 +83,13 @@ class QueryResult:
         return self.body.decode("utf-8", "replace")
 
 
-def _refused_names(error: ChError, candidates: set[str]) -> set[str]:
+def refused_settings(message: str, candidates: set[str]) -> set[str]:
+    """The settings a refusal names: ``(name)`` (18.x), ``'name'`` (current), ``setting name``
+    / ``Setting name`` (unknown setting, constraints). "in readonly mode" names nothing."""
     found = set()
     for name in candidates:
-        if re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", error.message):
+        n = re.escape(name)
+        if re.search(rf"\({n}\)|'{n}'|\b[Ss]etting\s+{n}(?![A-Za-z0-9_])", message):
             found.add(name)
     return found
 
@@ -144,7 +156,7 @@ class ChHttp:
                 and error.code in _SETTING_REFUSAL_CODES
                 and retries < _MAX_RETRIES
             ):
-                named = _refused_names(error, set(params) - {"query_id"} - self.refused)
+                named = refused_settings(error.message, set(params) - {"query_id"} - self.refused)
                 if named:
                     self.refused |= named
                     retries += 1

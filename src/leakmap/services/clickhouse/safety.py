@@ -1,9 +1,10 @@
 """Read-only by construction: the one gate every SQL statement passes, and safe quoting.
 
 :func:`guard_sql` refuses (raises :class:`UnsafeStatement`) anything that is not a single
-``SELECT`` / ``SHOW`` / ``DESCRIBE`` / ``DESC`` / ``EXISTS`` statement (``WITH ... SELECT`` is
-a SELECT). Comments and whitespace are stripped first; string literals and quoted
-identifiers are skipped when looking for a ``;`` that is followed by more text.
+``SELECT`` / ``SHOW`` / ``DESCRIBE`` / ``DESC`` / ``EXISTS`` statement (not even
+``WITH ... SELECT``: the scanner never needs it, and refusing it keeps the check simple).
+Comments and whitespace are stripped first; string literals and quoted identifiers are
+skipped when looking for a ``;`` that is followed by more text.
 Names that come from a scanned server are hostile: :func:`quote_ident` backtick-quotes them
 with every special character escaped, so a table called ``x` ; DROP TABLE y`` stays a name.
 
@@ -26,7 +27,7 @@ from leakmap.errors import LeakmapError
 __all__ = ["ALLOWED_KEYWORDS", "UnsafeStatement", "guard_sql", "quote_ident", "quote_string"]
 
 #: The first keyword of every statement the scanner may send.
-ALLOWED_KEYWORDS = frozenset({"SELECT", "SHOW", "DESCRIBE", "DESC", "EXISTS", "WITH"})
+ALLOWED_KEYWORDS = frozenset({"SELECT", "SHOW", "DESCRIBE", "DESC", "EXISTS"})
 
 _FIRST_WORD = re.compile(r"[A-Za-z]+")
 
@@ -109,8 +110,6 @@ def guard_sql(sql: str) -> str:
     word = m.group(0).upper()
     if word not in ALLOWED_KEYWORDS:
         raise UnsafeStatement(f"refused: not a read statement ({word[:20]})")
-    if word == "WITH" and not re.search(r"\bSELECT\b", body, re.IGNORECASE):
-        raise UnsafeStatement("refused: WITH without SELECT")
     if re.search(r"\bINTO\s+OUTFILE\b", body, re.IGNORECASE):
         raise UnsafeStatement("refused: INTO OUTFILE writes a file")
     return body
