@@ -78,7 +78,7 @@ def _check(condition: bool, message: str) -> None:
 def scan(
     targets: list[str] | None = typer.Argument(  # noqa: B008
         None,
-        help="IP, hostname, host:port, [v6]:port, CIDR or URL; '-' reads targets from stdin.",
+        help="IP, hostname, host:port, \\[v6]:port, CIDR or URL; '-' reads targets from stdin.",
         show_default=False,
     ),
     target_files: list[str] | None = typer.Option(  # noqa: B008
