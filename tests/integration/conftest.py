@@ -23,10 +23,14 @@ Decoys (:mod:`tests.integration.servers`):
 Helpers: ``free_loopback`` - a function returning a fresh free 127.x.y.z for given ports;
 ``ch_factory`` - a function starting more (seeded) ClickHouse instances with any options,
 all stopped at session end.
+
+The seed data is random per session (``lab_seed``); ``LEAKMAP_TEST_SEED=N`` replays a run, and
+a failed run prints its seed.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -54,6 +58,7 @@ __all__ = [
     "free_loopback",
     "garbage_tcp",
     "garbage_tcp_all",
+    "lab_seed",
     "start_clickhouse",
 ]
 
@@ -83,12 +88,40 @@ def _require_clickhouse() -> None:
         )
 
 
-def start_clickhouse(*, seed_rows: int | None = SEED_ROWS, **options: Any) -> ClickHouseInstance:
+def start_clickhouse(
+    *, seed_rows: int | None = SEED_ROWS, seed: int | None = None, **options: Any
+) -> ClickHouseInstance:
     """Start (and seed) a ClickHouseInstance on a random free loopback address.
 
     Retries on a fresh address if another run grabbed the ports in between. The caller stops it.
     """
-    return start_on_random_loopback(seed_rows=seed_rows, **options)
+    return start_on_random_loopback(seed_rows=seed_rows, seed=seed, **options)
+
+
+_SEED_KEY = pytest.StashKey[int]()
+
+
+@pytest.fixture(scope="session")
+def lab_seed(request: pytest.FixtureRequest) -> int:
+    """The session's data seed: random, or ``$LEAKMAP_TEST_SEED`` to replay a failed run.
+
+    Printed at the end of a failed run.
+    """
+    fixed = os.environ.get("LEAKMAP_TEST_SEED", "").strip()
+    seed = int(fixed) if fixed.isdigit() else secrets.randbits(31)
+    request.config.stash[_SEED_KEY] = seed
+    return seed
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+) -> None:
+    """After a failed run, say how to replay the same seed data."""
+    seed = config.stash.get(_SEED_KEY, None)
+    if seed is not None and exitstatus != 0:
+        terminalreporter.write_line(
+            f"lab data seed {seed}: rerun with LEAKMAP_TEST_SEED={seed} to replay the same data"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -102,7 +135,7 @@ def free_loopback() -> Callable[..., str]:
 
 
 @pytest.fixture(scope="session")
-def ch_factory() -> Iterator[Callable[..., ClickHouseInstance]]:
+def ch_factory(lab_seed: int) -> Iterator[Callable[..., ClickHouseInstance]]:
     """``ch_factory(seed_rows=1000, **options)`` starts an extra ClickHouseInstance on a random
     address (options as for ClickHouseInstance: timezone, password, readonly_profile, ...).
     Every instance it made is stopped at session end; stopping one earlier is fine."""
@@ -110,6 +143,7 @@ def ch_factory() -> Iterator[Callable[..., ClickHouseInstance]]:
     made: list[ClickHouseInstance] = []
 
     def make(*, seed_rows: int | None = SEED_ROWS, **options: Any) -> ClickHouseInstance:
+        options.setdefault("seed", lab_seed + 10 + len(made))
         ch = start_clickhouse(seed_rows=seed_rows, **options)
         made.append(ch)
         return ch
@@ -122,10 +156,10 @@ def ch_factory() -> Iterator[Callable[..., ClickHouseInstance]]:
 
 
 @pytest.fixture(scope="session")
-def ch_open() -> Iterator[ClickHouseInstance]:
+def ch_open(lab_seed: int) -> Iterator[ClickHouseInstance]:
     """Open ClickHouse: no password, Asia/Shanghai, log_queries=1, seeded with the demo data."""
     _require_clickhouse()
-    ch = start_clickhouse(timezone="Asia/Shanghai", log_queries=True)
+    ch = start_clickhouse(seed=lab_seed, timezone="Asia/Shanghai", log_queries=True)
     try:
         yield ch
     finally:
@@ -133,10 +167,11 @@ def ch_open() -> Iterator[ClickHouseInstance]:
 
 
 @pytest.fixture(scope="session")
-def ch_password() -> Iterator[ClickHouseInstance]:
+def ch_password(lab_seed: int) -> Iterator[ClickHouseInstance]:
     """ClickHouse whose default user needs ``ch_password.password`` (random), seeded."""
     _require_clickhouse()
     ch = start_clickhouse(
+        seed=lab_seed + 1,
         timezone="Europe/Berlin",
         password=secrets.token_urlsafe(16),
         password_sha256=True,
@@ -149,10 +184,12 @@ def ch_password() -> Iterator[ClickHouseInstance]:
 
 
 @pytest.fixture(scope="session")
-def ch_readonly() -> Iterator[ClickHouseInstance]:
+def ch_readonly(lab_seed: int) -> Iterator[ClickHouseInstance]:
     """ClickHouse whose default user (no password) is in a readonly=1 profile, seeded."""
     _require_clickhouse()
-    ch = start_clickhouse(timezone="UTC", readonly_profile=True, log_queries=True)
+    ch = start_clickhouse(
+        seed=lab_seed + 2, timezone="UTC", readonly_profile=True, log_queries=True
+    )
     try:
         yield ch
     finally:
