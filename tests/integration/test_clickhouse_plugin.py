@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from leakmap.classify import Classifier
+from leakmap.lab.addresses import random_loopback
 from leakmap.lab.clickhouse import ClickHouseInstance
 from leakmap.net.bounded import Network
 from leakmap.services.base import (
@@ -322,3 +323,32 @@ def test_hostile_table_names_are_sampled_as_names(
         ch_big.admin_rows("SELECT count() FROM system.tables WHERE database = 'hostile'")[0][0]
         == "3"
     )
+
+
+# --------------------------------------------------------------------------- TLS
+
+
+@pytest.mark.parametrize(
+    ("tls_port", "backend", "transport"),
+    [(8443, "http", Transport.HTTPS), (9440, "native", Transport.NATIVE_TLS)],
+)
+def test_tls_endpoints_behind_a_terminator(
+    ch_open: ClickHouseInstance,
+    classifier: Classifier,
+    tls_port: int,
+    backend: str,
+    transport: Transport,
+) -> None:
+    pytest.importorskip("cryptography", reason="the TLS terminator makes its cert with it")
+    from .ch_tls import TlsTerminator
+
+    plain = ch_open.http_port if backend == "http" else ch_open.native_port
+    ip = random_loopback((tls_port,))
+    with TlsTerminator(ip, tls_port, (ch_open.ip, plain)):
+        ctx = make_ctx(classifier)
+        ep, res = asyncio.run(scan_port(ctx, ip, tls_port))
+    assert ep is not None and ep.transport == transport
+    assert res is not None and res.report.auth == AuthState.NONE
+    assert res.report.version is not None and res.report.version.startswith("18.16")
+    if transport == Transport.HTTPS:
+        assert {(r.database, r.table) for r in res.report.resources} >= {("chatbot", "log_stream")}

@@ -62,6 +62,7 @@ from leakmap.services.clickhouse.inventory import (
 )
 from leakmap.services.clickhouse.rules import make_finding
 from leakmap.services.clickhouse.safety import UnsafeStatement
+from leakmap.services.clickhouse.tsv import parse_tsv
 
 __all__ = ["ClickHouse", "classify_sample"]
 
@@ -355,7 +356,12 @@ class ClickHouse:
                     "the server refused these safety settings (profile limits apply instead): "
                     + ", ".join(sorted(first.refused_settings))
                 )
-            resources, caps, more = await self._enumerate(ch, ctx)
+            try:
+                resources, caps, more = await self._enumerate(ch, ctx)
+            except (TimeoutError, httpx.HTTPError, ProbeError, UnsafeStatement) as exc:
+                # access is proven; only the enumeration broke off
+                resources, caps = (), Capabilities()
+                more = [f"enumeration stopped ({type(exc).__name__}): resources incomplete"]
             notes.extend(more)
             if ch.refused and not first.refused_settings:
                 notes.append("settings refused by the server: " + ", ".join(sorted(ch.refused)))
@@ -424,6 +430,14 @@ class ClickHouse:
             )
         if out_of_time:
             notes.append(f"time budget reached: {out_of_time} tables listed but not sampled")
+        if features is not None and "users" in features:
+            users = await ch.query("SELECT name FROM system.users LIMIT 51")
+            if users.ok:
+                names = [r[0] for r in parse_tsv(users.body) if r and r[0]]
+                shown = ", ".join(clean_text(n, 40) for n in names[:10])
+                more_users = "" if len(names) <= 10 else ", ..."
+                count = str(len(names)) if len(names) <= 50 else "more than 50"
+                notes.append(f"system.users lists {count} users: {shown}{more_users}")
         try:
             inputs = await read_inputs(ch, features)
             caps = decide(inputs)
