@@ -2,7 +2,7 @@
 
 Commands live in :mod:`leakmap.commands` (one module each, each with ``register(app)``).
 Exit codes: 0 ok, 1 findings reached the threshold (``--fail-on`` / classify found
-something), 2 usage error (one line on stderr, no traceback).
+something), 2 usage error or a lab that cannot start (one line on stderr, no traceback).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 import typer
 
 from leakmap import __version__
-from leakmap.errors import UsageError
+from leakmap.errors import LeakmapError
 
 __all__ = ["app", "main"]
 
@@ -52,6 +52,6 @@ def main() -> None:
     _register_commands()
     try:
         app()
-    except UsageError as exc:
+    except LeakmapError as exc:
         print(f"leakmap: error: {exc}", file=sys.stderr)
         sys.exit(2)

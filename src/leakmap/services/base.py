@@ -62,7 +62,7 @@ class AuthState(StrEnum):
 
 
 class DataCategory(StrEnum):
-    SECRET = "secret"
+    SECRET = "secret"  # noqa: S105 - a category name, not a password
     PII = "pii"
     CHAT = "chat"
     INFRASTRUCTURE = "infrastructure"

@@ -1,7 +1,8 @@
 """The service registry: a plain dict of name -> plugin class.
 
 Built-in plugins are listed here; third-party plugins register through the
-``leakmap.services`` entry-point group (a class implementing :class:`~leakmap.services.base.Service`).
+``leakmap.services`` entry-point group (a class implementing
+:class:`~leakmap.services.base.Service`).
 Nothing is loaded at import time.
 """
 
@@ -29,8 +30,9 @@ def load_services(*, plugins: bool = True) -> dict[str, type[Service]]:
     if plugins:
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             cls = ep.load()
-            if isinstance(cls, type) and getattr(cls, "name", None) not in services:
-                services[cls.name] = cls
+            name = getattr(cls, "name", None)
+            if isinstance(cls, type) and isinstance(name, str) and name not in services:
+                services[name] = cls
     return services
 
 
