@@ -85,8 +85,8 @@ class _Compiled:
     """A rule ready to run; its regexes are compiled on first use (most rules never hit)."""
 
     __slots__ = (
-        "_allowlist", "_pattern", "_requires", "anchor", "before", "flags", "group", "index",
-        "is_secret", "rule", "upper", "validator", "window",
+        "_allowlist", "_excludes", "_pattern", "_requires", "anchor", "before", "flags",
+        "group", "index", "is_secret", "rule", "upper", "validator", "window",
     )  # fmt: skip
 
     def __init__(self, index: int, rule: Rule) -> None:
@@ -103,6 +103,7 @@ class _Compiled:
         self._pattern: re.Pattern[str] | None = None
         self._requires: tuple[re.Pattern[str], ...] | None = None
         self._allowlist: tuple[re.Pattern[str], ...] | None = None
+        self._excludes: tuple[re.Pattern[str], ...] | None = None
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -115,6 +116,12 @@ class _Compiled:
         if self._requires is None:
             self._requires = tuple(re.compile(p, self.flags) for p in self.rule.requires)
         return self._requires
+
+    @property
+    def excludes(self) -> tuple[re.Pattern[str], ...]:
+        if self._excludes is None:
+            self._excludes = tuple(re.compile(p, self.flags) for p in self.rule.exclude_before)
+        return self._excludes
 
     @property
     def allowlist(self) -> tuple[re.Pattern[str], ...]:
@@ -291,6 +298,10 @@ class Classifier:
             lo, hi = max(0, vs - c.before - rule.window), ve + rule.window
             if not all(p.search(text, lo, hi) for p in c.requires):
                 return
+        if rule.exclude_before and any(
+            p.search(text, max(0, vs - 128), vs) for p in c.excludes
+        ):
+            return
         if rule.min_entropy is not None and shannon_entropy(value) < rule.min_entropy:
             return
         if rule.stopwords:

@@ -19,6 +19,8 @@ A rule file is a YAML document ``{"rules": [RULE, ...]}``; each rule::
     min_entropy: 3.5                   # minimum Shannon entropy (bits/char) of the value
     validator: luhn                    # a function in validators.py (see VALIDATORS)
     requires: ['"completion"\s*:']     # regexes that must all occur in the window too
+    exclude_before: ['://$']           # regexes (end with $) tested on the 128 characters
+                                       # before the value: a match drops the candidate
     allowlist: ['EXAMPLE$']            # regexes: a value matching one is not a finding
     stopwords: [example]               # lower-case substrings: a value containing one is dropped
     window: 512                        # characters searched after a hit (and before it,
@@ -87,6 +89,7 @@ class Rule(BaseModel):
     min_entropy: float | None = Field(default=None, ge=0.0, le=8.0)
     validator: str | None = None
     requires: tuple[str, ...] = ()
+    exclude_before: tuple[str, ...] = ()
     allowlist: tuple[str, ...] = ()
     stopwords: tuple[str, ...] = ()
     window: int = Field(default=384, ge=0, le=65536)
@@ -130,7 +133,7 @@ class Rule(BaseModel):
             _compile(value, "regex")
         return value
 
-    @field_validator("requires", "allowlist")
+    @field_validator("requires", "allowlist", "exclude_before")
     @classmethod
     def _check_regexes(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
         if not _trusted(info):

@@ -1,0 +1,1 @@
+"""Tests of the classifier library and `leakmap classify`."""
