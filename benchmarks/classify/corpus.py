@@ -886,6 +886,10 @@ def _want(rng: random.Random, p_clean: float) -> frozenset[str]:
 def _families(style: str) -> tuple[Family, ...]:
     if style == "main":
         return MAIN_FAMILIES
+    if style == "heldout":
+        from benchmarks.classify.heldout import HELDOUT_SPECS
+
+        return tuple(Family(n, fn, sup, w) for n, fn, sup, w in HELDOUT_SPECS)
     raise ValueError(f"unknown style {style!r} (main, heldout)")
 
 
@@ -896,13 +900,15 @@ def generate(
     mb: float | None = None,
     style: str = "main",
     stats: Stats | None = None,
-    p_clean: float = 0.66,
+    p_clean: float | None = None,
 ) -> Iterator[LineRecord]:
     """Yield labelled lines until ``lines`` lines or ``mb`` megabytes (whichever is set;
     both may be). Deterministic for a given seed, size and style."""
     if lines is None and mb is None:
         raise ValueError("give lines or mb")
     families = _families(style)
+    if p_clean is None:  # multi-line families add clean lines; aim at ~60% clean overall
+        p_clean = {"main": 0.66, "heldout": 0.56}[style]
     rng = random.Random(f"leakmap-corpus/{style}/{seed}")
     clock = Clock(rng)
     st = stats if stats is not None else Stats()

@@ -39,6 +39,7 @@ __all__ = [
     "B64URL",
     "CARD_ISSUERS",
     "EXAMPLE_KEYS",
+    "HELDOUT_PLACEHOLDERS",
     "HEX",
     "IBAN_LAYOUTS",
     "MODEL_NAMES",
@@ -724,6 +725,22 @@ PLACEHOLDERS = (
     "gsk_...",
     "null",
     "",
+)
+
+# placeholders only the heldout style uses (kept apart so the main corpus stays unchanged)
+HELDOUT_PLACEHOLDERS = (
+    "process.env.OPENAI_API_KEY",
+    "os.getenv('ANTHROPIC_API_KEY')",
+    "%(api_key)s",
+    "{api_key}",
+    "sk-********",
+    "AKIAXXXXXXXXXXXXXXXX",
+    "<OPENAI_KEY>",
+    "sk-your-key-here",
+    "xxxxx",
+    "$(vault read -field=key kv/openai)",
+    "${env:LLM_KEY}",
+    "$OPENAI_API_KEY",
 )
 
 EXAMPLE_KEYS = (

@@ -18,7 +18,13 @@ import re
 
 import phonenumbers
 
-from benchmarks.classify.fakes import EXAMPLE_KEYS, PLACEHOLDERS, iban_ok, luhn_runs
+from benchmarks.classify.fakes import (
+    EXAMPLE_KEYS,
+    HELDOUT_PLACEHOLDERS,
+    PLACEHOLDERS,
+    iban_ok,
+    luhn_runs,
+)
 
 __all__ = ["violations"]
 
@@ -54,7 +60,11 @@ _SECRET_PATTERNS = [
     )
 ]
 _EXAMPLES = re.compile(
-    "|".join(re.escape(k) for k in sorted(EXAMPLE_KEYS + PLACEHOLDERS, key=len, reverse=True) if k)
+    "|".join(
+        re.escape(k)
+        for k in sorted(EXAMPLE_KEYS + PLACEHOLDERS + HELDOUT_PLACEHOLDERS, key=len, reverse=True)
+        if k
+    )
 )
 
 _TLDS = (

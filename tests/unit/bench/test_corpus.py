@@ -19,7 +19,35 @@ from benchmarks.classify.bench_classify import (
 from benchmarks.classify.corpus import LineRecord, generate, main
 from benchmarks.classify.oracle import violations
 
-STYLES = ["main"]
+STYLES = ["main", "heldout"]
+DECOYS = {
+    "main": [
+        "uuid",
+        "sri",
+        "placeholder",
+        "example_key",
+        "luhn_fail",
+        "iban_fail",
+        "epoch_ms",
+        "base64_image",
+        "model_name",
+        "masked_key",
+    ],
+    "heldout": [
+        "ulid",
+        "objectid",
+        "stripe_object_id",
+        "placeholder",
+        "example_key",
+        "luhn_fail",
+        "iban_fail",
+        "epoch_ms",
+        "base64_audio",
+        "model_name",
+        "masked_key",
+        "sri",
+    ],
+}
 
 
 def _corpus(seed: int, lines: int, style: str = "main") -> list[LineRecord]:
@@ -38,33 +66,22 @@ def test_same_seed_same_corpus_other_seed_other_corpus(style: str) -> None:
 
 @pytest.mark.parametrize("style", STYLES)
 def test_mix_of_clean_and_every_category(style: str) -> None:
-    recs = _corpus(5, 3000, style)
+    recs = _corpus(5, 2000, style)
     counts = Counter(lab for r in recs for lab in (r.labels or {"clean"}))
     clean = counts["clean"] / len(recs)
     assert 0.5 <= clean <= 0.7, clean
     for cat in ("secret", "pii", "chat", "infrastructure"):
-        assert counts[cat] >= 150, (cat, counts)
+        assert counts[cat] >= 100, (cat, counts)
     assert len({r.family for r in recs}) >= 10
     assert sum(bool(r.unscored) for r in recs) < len(recs) * 0.06
     decoys = Counter(d for r in recs for d in r.decoys)
-    for kind in (
-        "uuid",
-        "sri",
-        "placeholder",
-        "example_key",
-        "luhn_fail",
-        "iban_fail",
-        "epoch_ms",
-        "base64_image",
-        "model_name",
-        "masked_key",
-    ):
+    for kind in DECOYS[style]:
         assert decoys[kind] > 0, kind
 
 
 @pytest.mark.parametrize("style", STYLES)
 def test_oracle_agrees_with_every_label(style: str) -> None:
-    for r in _corpus(7, 1500, style):
+    for r in _corpus(7, 700, style):
         assert violations(r.text, r.labels) == [], r.kinds
         assert "\n" not in r.text and "\r" not in r.text
         # every category in the labels comes from an inserted positive of that category
@@ -74,14 +91,14 @@ def test_oracle_agrees_with_every_label(style: str) -> None:
 @pytest.mark.parametrize("style", STYLES)
 def test_cards_in_positive_lines_pass_luhn_and_decoys_do_not(style: str) -> None:
     seen_card = seen_decoy = 0
-    for r in _corpus(9, 4000, style):
+    for r in _corpus(9, 2500, style):
         if any(k.startswith("pii.card_") for k in r.kinds):
             assert fakes.luhn_runs(r.text), r.kinds
             seen_card += 1
         if "luhn_fail" in r.decoys and "pii" not in r.labels:
             assert fakes.luhn_runs(r.text) == []
             seen_decoy += 1
-    assert seen_card >= 10 and seen_decoy >= 10
+    assert seen_card >= 5 and seen_decoy >= 5
 
 
 @pytest.mark.parametrize("seed", range(5))
