@@ -1,0 +1,93 @@
+"""Hard negatives: lines that look like secrets, personal data or infrastructure details
+to a naive scanner but are not findings."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import random
+import uuid
+
+import pytest
+
+from leakmap.classify import Classifier
+
+_RNG = random.Random(20250129)
+_UUID = str(uuid.UUID(int=_RNG.getrandbits(128), version=4))
+_MD5 = hashlib.md5(b"a", usedforsecurity=False).hexdigest()
+_SHA1 = hashlib.sha1(b"b", usedforsecurity=False).hexdigest()
+_SHA256 = hashlib.sha256(b"c").hexdigest()
+_SRI = "sha384-" + base64.b64encode(hashlib.sha384(b"d").digest()).decode()
+_PNG = base64.b64encode(bytes(_RNG.getrandbits(8) for _ in range(600))).decode()
+_HEX32 = f"{_RNG.getrandbits(128):032x}"
+_HEX16 = f"{_RNG.getrandbits(64):016x}"
+
+HARD_NEGATIVES = [
+    # identifiers and digests
+    f"request_id={_UUID} status=200",
+    f'{{"id": "{_UUID}", "trace_id": "{_HEX32}", "span_id": "{_HEX16}"}}',
+    f"traceparent: 00-{_HEX32}-{_HEX16}-01",
+    f"md5={_MD5} sha1={_SHA1} sha256={_SHA256}",
+    f'{{"etag": "\\"{_MD5}\\"", "digest": "sha256:{_SHA256}"}}',
+    f"commit {_SHA1} Merge pull request #42 from acme/fix",
+    f"https://github.com/acme/api/commit/{_SHA1}",
+    f'<script src="app.js" integrity="{_SRI}" crossorigin="anonymous"></script>',
+    f"image: ghcr.io/acme/api@sha256:{_SHA256}",
+    '{"id": "chatcmpl-9xYzAbCdEfGhIjKlMnOpQrStUv", "object": "chat.completion"}',
+    '{"id": "msg_01XFDUDYJgAACzvnptvVoYEL", "type": "message"}',
+    "x-request-id: req_8f3a1c2b9d7e4f60a1b2c3d4e5f6a7b8",
+    # placeholders and documented examples
+    "OPENAI_API_KEY=sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    "OPENAI_API_KEY=sk-proj-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    'api_key: "your-api-key"',
+    "api_key=YOUR_API_KEY_HERE",
+    "token=${GITHUB_TOKEN}",
+    "password: {{ .Values.db.password }}",
+    "secret=<redacted> password=****** token=[REDACTED]",
+    '"api_key": "<your key>"',
+    "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE",
+    "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "password=changeme",
+    "Authorization: Bearer <token>",
+    # numbers that are not cards, phones or SSNs
+    "card 4111 1111 1111 1112 declined",
+    "order 1234567812345678 shipped",
+    "ts=1706745600 ts_ms=1706745600123",
+    '{"created": 1706745600, "latency_ms": 1234.5678901234}',
+    "2025-01-29T10:11:12.123456+00:00 INFO started",
+    "build 20250129.1 version 10.2.3.4 v1.22.0",
+    "phone 12345",
+    # images and blobs
+    f'{{"image": "data:image/png;base64,{_PNG}"}}',
+    f'{{"embedding": "{_PNG[:200]}"}}',
+    # model names and usage counters
+    '{"model": "gpt-4o-mini", "max_tokens": 512, "temperature": 0.2}',
+    "model=claude-3-5-sonnet-20241022 model=deepseek-chat model=deepseek-reasoner",
+    "models/gemini-1.5-pro-002 meta-llama/Llama-3.1-8B-Instruct mistral-large-2411",
+    '{"usage": {"prompt_tokens": 12, "completion_tokens": 34, "total_tokens": 46}}',
+    '{"token_type": "bearer", "expires_in": 3600}',
+    # public addresses, public names, URL paths
+    "resolved api.openai.com to 104.18.7.192 via 8.8.8.8:53",
+    "GET /v1/chat/completions HTTP/1.1 200",
+    "https://example.com/etc/passwd?download=1",
+    "see https://docs.python.org/3/library/re.html",
+    "listening on 0.0.0.0:8080",
+    # publishable / public keys
+    "STRIPE_PUBLISHABLE_KEY=pk_live_51H8xYzAbCdEfGhIjKlMnOpQr",
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl user@host",
+    # everyday prose
+    "The assistant replied that the token limit was reached.",
+    "user: bob logged in",
+    "Please reset the password via the settings page.",
+]
+
+
+@pytest.fixture(scope="module")
+def clf() -> Classifier:
+    return Classifier.load()
+
+
+@pytest.mark.parametrize("line", HARD_NEGATIVES)
+def test_hard_negative(clf: Classifier, line: str) -> None:
+    found = [(m.rule, line[m.start : m.end]) for m in clf.scan(line)]
+    assert found == [], f"unexpected findings in {line!r}: {found}"
