@@ -1,0 +1,219 @@
+"""`leakmap classify` end to end: formats, redaction, filters, exit codes, bad input."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+import yaml
+from typer.testing import CliRunner
+
+from leakmap.commands import classify as cmd
+from leakmap.errors import UsageError
+
+from .classify_fakes import render
+
+FIXTURES: dict[str, dict[str, list[str]]] = yaml.safe_load(
+    (Path(__file__).parent / "fixtures.yaml").read_text(encoding="utf-8")
+)
+JSONL_KEYS = {"path", "line", "start", "end", "category", "rule", "redacted"}
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+
+    @app.callback()
+    def _root() -> None:
+        """test app"""
+
+    cmd.register(app)
+    return app
+
+
+def _invoke(*args: str, stdin: str | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(_app(), ["classify", *args], input=stdin)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout
+
+
+def _leakmap(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "leakmap", "classify", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def secrets_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """One line per positive secret fixture; returns the file and the raw fake values."""
+    rng = random.Random(7)
+    lines: list[str] = []
+    values: list[str] = []
+    for rule_id, fx in FIXTURES.items():
+        if not rule_id.startswith("secret."):
+            continue
+        for template in fx["positive"]:
+            rendered = render(template, rng)
+            assert rendered.span is not None
+            lines.extend(rendered.text.splitlines() or [""])
+            values.append(rendered.text[rendered.span[0] : rendered.span[1]])
+    path = tmp_path_factory.mktemp("cli") / "fake-secrets.log"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path, values
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "jsonl"])
+def test_no_raw_secret_in_any_format(secrets_file: tuple[Path, list[str]], fmt: str) -> None:
+    path, values = secrets_file
+    code, out = _invoke(str(path), "--format", fmt)
+    assert code == 1
+    leaked = [v for v in values if len(v) >= 8 and v in out]
+    assert leaked == [], f"{len(leaked)} raw values in {fmt} output"
+    # every secret line produced a finding
+    assert out.count("secret.") >= len(values) * 0.95
+
+
+def test_show_secrets_prints_the_values(secrets_file: tuple[Path, list[str]]) -> None:
+    path, values = secrets_file
+    code, out = _invoke(str(path), "--format", "jsonl", "--show-secrets")
+    assert code == 1
+    shown = {json.loads(line)["value"] for line in out.splitlines()}
+    assert sum(v in shown for v in values) >= len(values) * 0.9
+
+
+def test_jsonl_record_shape(tmp_path: Path) -> None:
+    src = tmp_path / "a.log"
+    src.write_text(
+        "first line\n"
+        "mail: jane.doe@gmail.com\n"
+        '{"role":"user","content":"hi there"} from 10.0.3.7:8123\n',
+        encoding="utf-8",
+    )
+    code, out = _invoke(str(src), "--format", "jsonl")
+    assert code == 1
+    records = [json.loads(line) for line in out.splitlines()]
+    assert all(set(r) == JSONL_KEYS for r in records)
+    got = {(r["line"], r["start"], r["end"], r["category"], r["rule"]) for r in records}
+    assert got == {
+        (2, 6, 24, "pii", "pii.email"),
+        (3, 26, 34, "chat", "chat.message.role-content"),
+        (3, 42, 55, "infrastructure", "infra.ip.private-with-port"),
+    }
+    lines = src.read_text(encoding="utf-8").splitlines()
+    assert lines[2][42:55] == "10.0.3.7:8123"
+
+
+def test_json_document(tmp_path: Path) -> None:
+    src = tmp_path / "a.log"
+    src.write_text("jane.doe@gmail.com\nnothing\n", encoding="utf-8")
+    out_file = tmp_path / "out.json"
+    code, out = _invoke(str(src), "--format", "json", "-o", str(out_file))
+    assert code == 1 and out == ""
+    doc = json.loads(out_file.read_text(encoding="utf-8"))
+    assert doc["schema"] == "leakmap.classify/1"
+    assert [f["rule"] for f in doc["findings"]] == ["pii.email"]
+    assert doc["summary"] == {"findings": 1, "by_category": {"pii": 1}}
+
+
+def test_text_strips_control_characters(tmp_path: Path) -> None:
+    src = tmp_path / "evil\x1b[31m.log"
+    src.write_text("jane.doe@gmail.com\n", encoding="utf-8")
+    code, out = _invoke(str(src))
+    assert code == 1
+    assert "\x1b" not in out and "evil?[31m.log:1:0-18" in out
+    assert "1 finding (pii: 1)" in out
+
+
+def test_category_filter_and_disable(tmp_path: Path) -> None:
+    src = tmp_path / "a.log"
+    src.write_text("jane.doe@gmail.com 10.0.3.7:8123\n", encoding="utf-8")
+    _, out = _invoke(str(src), "-f", "jsonl", "--category", "infrastructure")
+    assert [json.loads(x)["rule"] for x in out.splitlines()] == ["infra.ip.private-with-port"]
+    code, out = _invoke(str(src), "-f", "jsonl", "--disable", "infra.*", "--disable", "pii.email")
+    assert (code, out) == (0, "")
+
+
+def test_user_rules(tmp_path: Path) -> None:
+    rules = tmp_path / "r.yaml"
+    rules.write_text(
+        "rules:\n  - id: custom.ticket\n    category: pii\n    description: ticket\n"
+        "    keywords: [tkt-]\n    anchor: true\n    regex: 'TKT-\\d{6}'\n",
+        encoding="utf-8",
+    )
+    code, out = _invoke("--rules", str(rules), "-f", "jsonl", stdin="see TKT-123456\n")
+    assert code == 1
+    assert json.loads(out)["rule"] == "custom.ticket"
+    assert json.loads(out)["path"] == "-"
+
+
+def test_recursive_directory(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.log").write_text("jane.doe@gmail.com\n", encoding="utf-8")
+    (tmp_path / "b.bin").write_bytes(b"\x00\x01jane.doe@gmail.com")
+    (tmp_path / "c.txt").write_text("nothing\n", encoding="utf-8")
+    code, out = _invoke("-r", str(tmp_path), "-f", "jsonl")
+    assert code == 1
+    assert [json.loads(x)["path"] for x in out.splitlines()] == [str(tmp_path / "sub" / "a.log")]
+
+
+def test_nothing_found_exit_zero() -> None:
+    assert _invoke(stdin="all quiet\n") == (0, "no findings\n")
+
+
+def test_long_line_and_crlf(tmp_path: Path) -> None:
+    src = tmp_path / "long.log"
+    filler = "x " * (3 * 1024 * 1024)
+    src.write_bytes(b"a\r\n" + filler.encode() + b"jane.doe@gmail.com\r\n")
+    code, out = _invoke(str(src), "-f", "jsonl")
+    rec = json.loads(out)
+    assert (code, rec["line"], rec["start"]) == (1, 2, len(filler))
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (["/nonexistent/file.log"], "", "no such file"),
+        (["{dir}"], "", "is a directory (use -r"),
+        (["{bin}"], "", "binary data"),
+        (["{latin1}"], "", "line 2 is not valid UTF-8"),
+        (["--rules", "{bad_rules}", "-"], "", "not valid YAML"),
+        (["--disable", "nope.*", "-"], "", "matches no rule"),
+    ],
+)
+def test_bad_input_is_a_one_line_usage_error(
+    tmp_path: Path, args: list[str], stdin: str, message: str
+) -> None:
+    (tmp_path / "bin.dat").write_bytes(b"\x7fELF\x00\x00\x01")
+    (tmp_path / "latin1.txt").write_bytes(b"ok\ncaf\xe9\n")
+    (tmp_path / "bad.yaml").write_text("rules: [", encoding="utf-8")
+    subst = {
+        "{dir}": str(tmp_path),
+        "{bin}": str(tmp_path / "bin.dat"),
+        "{latin1}": str(tmp_path / "latin1.txt"),
+        "{bad_rules}": str(tmp_path / "bad.yaml"),
+    }
+    with pytest.raises(UsageError, match=re.escape(message)) as info:
+        _invoke(*[subst.get(a, a) for a in args], stdin=stdin)
+    assert "\n" not in str(info.value)
+
+
+def test_exit_codes_end_to_end() -> None:
+    """The real command line: 0 nothing, 1 found, 2 bad input with one line on stderr."""
+    assert _leakmap("-", stdin=b"nothing to see\n").returncode == 0
+    found = _leakmap("-f", "jsonl", stdin=b"jane.doe@gmail.com\n")
+    assert found.returncode == 1
+    assert json.loads(found.stdout)["rule"] == "pii.email"
+    bad = _leakmap("-", stdin=b"caf\xe9\n")
+    err = bad.stderr.decode()
+    assert bad.returncode == 2
+    assert err == "leakmap: error: <stdin>: line 1 is not valid UTF-8 text\n"
