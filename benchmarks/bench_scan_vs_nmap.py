@@ -180,24 +180,65 @@ def _wait_for_merges(ch: ClickHouseInstance, limit: float = 300.0) -> float:
     return time.perf_counter() - started
 
 
-def _time_scans(ip: str, reps: int) -> tuple[list[float], list[float]]:
-    """Wall times (with Python start-up) and leakmap's own scan times of ``reps`` runs."""
-    wall: list[float] = []
-    inner: list[float] = []
+def _interleaved(ref_ip: str, test_ip: str, reps: int) -> tuple[list[float], list[float]]:
+    """In-scan times of ``reps`` alternating scans of the reference and the test server, so
+    that a change in machine load hits both alike."""
+    ref: list[float] = []
+    test: list[float] = []
     for _ in range(reps):
-        run = run_leakmap(ip)
-        wall.append(run.seconds)
-        inner.append(run.in_scan_seconds or run.seconds)
-    return wall, inner
+        for ip, out in ((ref_ip, ref), (test_ip, test)):
+            run = run_leakmap(ip)
+            out.append(run.in_scan_seconds or run.seconds)
+    return ref, test
 
 
 def _fmt(values: list[float]) -> str:
     return f"median {statistics.median(values):.2f} s ({', '.join(f'{v:.2f}' for v in values)})"
 
 
+def _growth(test: ClickHouseInstance, small_rows: int, big_rows: int, reps: int) -> None:
+    """Time the scan of ``test`` before and after its table grows, each time interleaved with
+    a reference server that keeps ``small_rows`` rows: the ratio of ratios cancels load drift
+    on a shared machine (the first pair also shows the two servers' baseline)."""
+    print(
+        f"\n== table growth: chatbot.log_stream {small_rows} -> {big_rows} rows; "
+        f"{reps} scans each, interleaved with a reference server that keeps {small_rows} ==",
+        flush=True,
+    )
+    ref_ip = require_loopback(random_loopback(PORTS))
+    with ClickHouseInstance(ref_ip, timezone="Asia/Shanghai") as ref:
+        seed_clickhouse(ref.admin_query, rows=small_rows, analytics_rows=small_rows)
+        for ip in (ref_ip, test.ip):
+            run_leakmap(ip)  # warm-up: page cache and server caches
+        ref_before, small = _interleaved(ref_ip, test.ip, reps)
+        started = time.perf_counter()
+        seed_clickhouse(test.admin_query, rows=big_rows, analytics_rows=small_rows)
+        rows = int(test.admin_query("SELECT count() FROM chatbot.log_stream").strip())
+        seeded = time.perf_counter() - started
+        waited = _wait_for_merges(test)
+        print(f"grew it to {rows} rows in {seeded:.1f} s (+{waited:.1f} s for merges to end)")
+        run_leakmap(test.ip)
+        ref_after, big = _interleaved(ref_ip, test.ip, reps)
+    print("in-scan times (leakmap's own started..finished, without Python start-up):")
+    print(f"  reference, {small_rows:>9} rows: {_fmt(ref_before)}")
+    print(f"  test,      {small_rows:>9} rows: {_fmt(small)}")
+    print(f"  reference, {small_rows:>9} rows: {_fmt(ref_after)}")
+    print(f"  test,      {rows:>9} rows: {_fmt(big)}")
+    med = statistics.median
+    pairs_before = med(t / r for t, r in zip(small, ref_before, strict=True))
+    pairs_after = med(t / r for t, r in zip(big, ref_after, strict=True))
+    print(f"ratio big/small, plain medians:            {med(big) / med(small):.2f}")
+    print(f"ratio big/small, fastest runs:             {min(big) / min(small):.2f}")
+    print(
+        "ratio big/small, corrected for load drift: "
+        f"{pairs_after / pairs_before:.2f}  (median test/reference ratio per interleaved pair, "
+        f"after {pairs_after:.2f} / before {pairs_before:.2f})"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--reps", type=int, default=5, help="leakmap runs per table size")
+    parser.add_argument("--reps", type=int, default=7, help="leakmap runs per table size")
     parser.add_argument("--small-rows", type=int, default=1_000)
     parser.add_argument("--big-rows", type=int, default=3_000_000)
     parser.add_argument("--skip-nmap", action="store_true", help="only the table-growth part")
@@ -233,32 +274,7 @@ def main(argv: list[str] | None = None) -> int:
             )
 
         if not args.skip_growth:
-            print(
-                f"\n== table growth: {args.small_rows} -> {args.big_rows} rows, "
-                f"{args.reps} scans each ==",
-                flush=True,
-            )
-            _wait_for_merges(ch)
-            run_leakmap(ip)  # warm-up: page cache and server caches
-            small_wall, small_inner = _time_scans(ip, args.reps)
-            started = time.perf_counter()
-            seed_clickhouse(ch.admin_query, rows=args.big_rows, analytics_rows=args.small_rows)
-            rows = int(ch.admin_query("SELECT count() FROM chatbot.log_stream").strip())
-            print(
-                f"re-seeded chatbot.log_stream with {rows} rows in "
-                f"{time.perf_counter() - started:.1f} s; waited "
-                f"{_wait_for_merges(ch):.1f} s for background merges to end",
-                flush=True,
-            )
-            run_leakmap(ip)
-            big_wall, big_inner = _time_scans(ip, args.reps)
-            print(f"{args.small_rows:>9} rows: wall {_fmt(small_wall)}")
-            print(f"{'':>9}       in-scan {_fmt(small_inner)}")
-            print(f"{rows:>9} rows: wall {_fmt(big_wall)}")
-            print(f"{'':>9}       in-scan {_fmt(big_inner)}")
-            wall_ratio = statistics.median(big_wall) / statistics.median(small_wall)
-            inner_ratio = statistics.median(big_inner) / statistics.median(small_inner)
-            print(f"ratio big/small: wall {wall_ratio:.2f}, in-scan {inner_ratio:.2f}")
+            _growth(ch, args.small_rows, args.big_rows, args.reps)
     return 0
 
 
