@@ -6,6 +6,7 @@ servers - plus a private server with hostile table names and a 3-million-row tab
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections.abc import Callable, Iterator
 
@@ -253,6 +254,7 @@ def test_garbage_tcp_is_not_clickhouse_and_bounded(
 
 
 HOSTILE_NAMES = ("we`ird; DROP TABLE x --", "tab\there", "back\\slash`")
+BLOB_KEY = "sk-proj-" + secrets.token_hex(32) + "T3BlbkFJ" + secrets.token_hex(32)
 
 
 @pytest.fixture(scope="module")
@@ -271,6 +273,17 @@ def ch_big(ch_factory: Callable[..., ClickHouseInstance]) -> Iterator[ClickHouse
                 f"INSERT INTO {db}.events SELECT number, concat('event ', toString(number)) "
                 f"FROM system.numbers LIMIT {n}"
             )
+        ch.admin_query("CREATE DATABASE blobs")
+        ch.admin_query(
+            "CREATE TABLE blobs.huge (id UInt64, n UInt32, blob String) "
+            "ENGINE = MergeTree ORDER BY id"
+        )
+        ch.admin_query(
+            "INSERT INTO blobs.huge SELECT number, 7, concat('auth with ', "
+            f"'{BLOB_KEY}', ' then ', "
+            "arrayStringConcat(arrayMap(i -> 'xxxxxxxxxx', range(600000)))) "
+            "FROM system.numbers LIMIT 3"
+        )
         for name in HOSTILE_NAMES:
             quoted = "`" + name.replace("\\", "\\\\").replace("`", "\\`").replace("\t", "\\t") + "`"
             ch.admin_query(f"CREATE TABLE hostile.{quoted} (x String) ENGINE = TinyLog")
@@ -289,7 +302,7 @@ def test_sampling_cost_does_not_grow_with_table_size(
     rows = {(r.database, r.table): r for r in res.report.resources}
     assert rows[("big", "events")].rows == 3_000_000
     assert rows[("big", "events")].sampled_rows == 200
-    assert rows[("small", "events")].sampled_rows == 200
+    assert rows[("small", "events")].sampled_rows == 200, res.report.notes
     ch_big.flush_logs()
     read = {
         db: (int(r), int(b))
@@ -301,6 +314,7 @@ def test_sampling_cost_does_not_grow_with_table_size(
             )
         )
     }
+    assert set(read) >= {"big", "small"}, (read, res.report.notes)
     big_rows, big_bytes = read["big"]
     small_rows, _ = read["small"]
     # LIMIT 200 reads at most a few granules, whatever the table size
@@ -352,3 +366,15 @@ def test_tls_endpoints_behind_a_terminator(
     assert res.report.version is not None and res.report.version.startswith("18.16")
     if transport == Transport.HTTPS:
         assert {(r.database, r.table) for r in res.report.resources} >= {("chatbot", "log_stream")}
+
+
+def test_rows_larger_than_the_byte_limit_are_sampled_cut_short(
+    ch_big: ClickHouseInstance, classifier: Classifier
+) -> None:
+    ctx = make_ctx(classifier)  # max_response_bytes 4 MiB < one 6 MB row
+    _, res = asyncio.run(scan_port(ctx, ch_big.ip, ch_big.http_port))
+    assert res is not None
+    huge = next(r for r in res.report.resources if (r.database, r.table) == ("blobs", "huge"))
+    assert huge.sampled_rows == 3
+    assert "secret" in {df.category.value for df in huge.data_findings}
+    assert BLOB_KEY not in dump(res) and BLOB_KEY[:24] not in dump(res)

@@ -133,6 +133,8 @@ class Replay:
             return ok(REC["settings_readonly_profile"] if self.refuse_settings else REC["settings"])
         if "FROM system.table_functions" in sql:
             return ok(REC["table_functions"])
+        if sql.startswith("SELECT name FROM system.databases"):
+            return ok("analytics\nchatbot\nempty_db\nqueue\n")
         if sql.startswith("SELECT name FROM system.users"):
             return ok("default\nreader\n")
         if sql.startswith("SHOW GRANTS"):
@@ -181,6 +183,7 @@ async def test_current_version_open_server() -> None:
     } <= rules
     assert "clickhouse.known-cves" not in rules
     assert "system.users lists 2 users: default, reader" in report.notes
+    assert "databases (4): analytics, chatbot, empty_db, queue" in report.notes
     # every statement was a read, carried readonly=1 (except the profile-settings read) and
     # the server-side limits
     for sql, params in replay.seen:

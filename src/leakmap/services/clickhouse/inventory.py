@@ -40,6 +40,8 @@ HIDDEN_DATABASES = ("system", "INFORMATION_SCHEMA", "information_schema")
 _SAMPLEABLE = frozenset({"Log", "TinyLog", "StripeLog", "Memory"})
 _FEATURE_TABLES = ("tables", "parts", "grants", "users", "table_functions", "settings")
 _MAX_COLUMNS = 200_000
+_CUT_CELL_CHARS = 16_384
+_MAX_CUT_COLUMNS = 64
 
 
 def is_sampleable(engine: str | None) -> bool:
@@ -96,6 +98,14 @@ async def list_tables(
 ) -> tuple[list[TableInfo], list[str], int]:
     """(tables, notes, total number of non-system tables seen)."""
     notes: list[str] = []
+    dbs = await ch.query(
+        f"SELECT name FROM system.databases WHERE name NOT IN ({_hidden_list()}) LIMIT 1001"  # noqa: S608 - constants, quote_*()
+    )
+    if dbs.ok:
+        names = [r[0] for r in parse_tsv(dbs.body) if r and r[0] is not None]
+        shown = ", ".join(clean_text(n, 60) for n in names[:20])
+        more = ", ..." if len(names) > 20 else ""
+        notes.append(f"databases ({len(names)}): {shown}{more}")
     tcols = features.get("tables", set())
     select = ["database", "name", "engine"]
     has_total_rows = "total_rows" in tcols
@@ -170,8 +180,36 @@ async def sample_table(ch: ChHttp, table: TableInfo, config: ScanConfig) -> Samp
         msg = clean_text(res.error.message, 160) if res.error else ""
         return Sample((), (), False, f"code {code} {msg}".strip())
     parsed = parse_tsv(res.body, truncated=res.truncated, max_rows=n + 1)
+    if res.truncated and len(parsed) <= 1:
+        # huge cells: not even one complete row fitted; read the text columns cut short
+        return await _sample_cut(ch, table, n)
     if not parsed:
         return Sample((), (), res.truncated)
     header = tuple(h or "" for h in parsed[0])
     rows = tuple(tuple(r) for r in parsed[1:])
     return Sample(header, rows, res.truncated)
+
+
+def _is_text(type_name: str) -> bool:
+    inner = type_name
+    for wrapper in ("Nullable(", "LowCardinality("):
+        while inner.startswith(wrapper) and inner.endswith(")"):
+            inner = inner[len(wrapper) : -1]
+    return inner == "String" or inner.startswith("FixedString(")
+
+
+async def _sample_cut(ch: ChHttp, table: TableInfo, n: int) -> Sample:
+    text_cols = [c.name for c in table.columns if _is_text(c.type)][:_MAX_CUT_COLUMNS]
+    if not text_cols:
+        return Sample((), (), True, "rows larger than the response limit, no text columns")
+    exprs = ", ".join(f"substring({quote_ident(c)}, 1, {_CUT_CELL_CHARS})" for c in text_cols)
+    src = f"{quote_ident(table.database)}.{quote_ident(table.table)}"
+    res = await ch.query(
+        f"SELECT {exprs} FROM {src} LIMIT {n}",  # noqa: S608 - constants, quote_*()
+        allow_truncate=True,
+    )
+    if not res.ok:
+        code = res.error.code if res.error else res.status
+        return Sample((), (), True, f"code {code} on the cut-cell sample")
+    rows = tuple(tuple(r) for r in parse_tsv(res.body, truncated=res.truncated, max_rows=n))
+    return Sample(tuple(text_cols), rows, True)

@@ -170,7 +170,8 @@ class ClickHouse:
     async def fingerprint(self, port: OpenPort, ctx: ScanContext) -> Endpoint | None:
         """Positive evidence only; None otherwise. Bounded in time; never raises."""
         cfg = ctx.config
-        budget = cfg.connect_timeout * 4 + cfg.read_timeout * 3
+        # the pipeline's default per-port fingerprint limit is the same
+        budget = cfg.connect_timeout + 2 * cfg.read_timeout
         try:
             async with asyncio.timeout(budget):
                 return await self._fingerprint(port, ctx)
