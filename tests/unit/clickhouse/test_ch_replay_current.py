@@ -31,6 +31,7 @@ from leakmap.services.base import (
     ScanContext,
     Transport,
 )
+from leakmap.services.clickhouse.http import ChHttp
 from leakmap.services.clickhouse.plugin import ClickHouse
 from leakmap.services.clickhouse.safety import guard_sql
 
@@ -242,3 +243,20 @@ async def test_hostile_answers_do_not_break_the_assessment(body: bytes) -> None:
     ctx = ScanContext(ScanConfig(max_response_bytes=64 * 1024), network, Classifier.load())
     result = await ClickHouse().assess(_endpoint(), ctx)
     assert result.report.transport == Transport.HTTP
+
+
+async def test_a_dropped_keepalive_connection_is_retried_once_with_a_new_query_id() -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(parse_qs(request.url.query.decode())["query_id"][0])
+        if len(calls) == 1:
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+        return httpx.Response(200, headers={"X-ClickHouse-Format": "TabSeparated"}, text="1\n")
+
+    network = Network(http_transport=httpx.MockTransport(handler))
+    async with network.http_client() as client:
+        ch = ChHttp(client, f"http://{IP}:8123", ScanConfig())
+        res = await ch.query("SELECT 1")
+    assert res.ok and res.text() == "1\n"
+    assert len(calls) == 2 and calls[0] != calls[1]

@@ -110,6 +110,29 @@ class ChHttp:
         self._counter += 1
         return f"{QUERY_ID_PREFIX}{self.scan_tag}-{self._counter}"
 
+    async def _post(
+        self, statement: str, params: dict[str, str], limit: int, allow_truncate: bool
+    ) -> BoundedResponse:
+        """POST once; a kept-alive connection the server had just closed is retried once
+        (the statement is a read, so sending it again is harmless)."""
+        for attempt in (1, 2):
+            try:
+                return await fetch_bounded(
+                    self.client,
+                    "POST",
+                    self.base_url + "/",
+                    params=params,
+                    content=statement.encode("utf-8"),
+                    limit=limit,
+                    timeout=self.config.read_timeout + self.config.query_timeout_s,
+                    allow_truncate=allow_truncate,
+                )
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+                if attempt == 2:
+                    raise
+                params = {**params, "query_id": self._query_id()}
+        raise AssertionError("unreachable")
+
     async def query(
         self,
         sql: str,
@@ -132,16 +155,7 @@ class ChHttp:
             params = {k: v for k, v in wanted.items() if k not in self.refused}
             params["query_id"] = self._query_id()
             self.sent.append(statement)
-            resp: BoundedResponse = await fetch_bounded(
-                self.client,
-                "POST",
-                self.base_url + "/",
-                params=params,
-                content=statement.encode("utf-8"),
-                limit=limit,
-                timeout=self.config.read_timeout + self.config.query_timeout_s,
-                allow_truncate=allow_truncate,
-            )
+            resp = await self._post(statement, params, limit, allow_truncate)
             error = None
             if resp.status != 200:
                 error = parse_error(
