@@ -77,7 +77,8 @@ async def tcp_connect(ip: str, port: int, timeout: float) -> tuple[PortState, st
         return PortState.FILTERED, exc.strerror or type(exc).__name__
     try:
         sock.setblocking(False)
-        await asyncio.wait_for(loop.sock_connect(sock, (ip, port)), timeout)
+        async with asyncio.timeout(timeout):
+            await loop.sock_connect(sock, (ip, port))
     except ConnectionRefusedError:
         return PortState.CLOSED, "refused"
     except TimeoutError:
