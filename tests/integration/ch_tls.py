@@ -1,7 +1,7 @@
 """A TLS terminator in front of a real lab ClickHouse, for the HTTPS and native-TLS paths.
 
 The lab's clickhouse-server runs without certificates, so :class:`TlsTerminator` listens with
-TLS on its own loopback address (a fresh self-signed certificate from ``cryptography``) and
+TLS on its own loopback address (a fresh self-signed certificate made by ``openssl``) and
 relays every connection, byte for byte, to one plain port of the real server - exactly what a
 load balancer doing TLS offload in front of ClickHouse looks like to a scanner.
 """
@@ -9,48 +9,39 @@ load balancer doing TLS offload in front of ClickHouse looks like to a scanner.
 from __future__ import annotations
 
 import contextlib
-import datetime
+import shutil
 import socket
 import ssl
+import subprocess
 import tempfile
 import threading
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
 from leakmap.lab.addresses import require_loopback
 
-__all__ = ["TlsTerminator"]
+__all__ = ["TlsTerminator", "openssl_available"]
+
+
+def openssl_available() -> bool:
+    return shutil.which("openssl") is not None
 
 
 def _self_signed(directory: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "leakmap-test")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
+    """A throw-away self-signed EC certificate, made with the ``openssl`` command."""
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "ec",
+            "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", str(key_path), "-out", str(cert_path),
+            "-days", "1", "-subj", "/CN=leakmap-test",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )  # fmt: skip
     return cert_path, key_path
 
 
