@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -58,6 +59,7 @@ __all__ = [
     "ServiceFound",
     "Unidentified",
     "fails",
+    "host_order",
     "sort_findings",
 ]
 
@@ -95,11 +97,27 @@ class ServiceFound:
 ScanEvent = Note | PortChecked | EndpointFound | Unidentified | ServiceFound
 
 
+def host_order(host: str) -> tuple[int, int, str]:
+    """Sort key: addresses numerically (127.0.0.2 before 127.0.0.10), then names."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return (1, 0, host.lower())
+    return (0, address.version * 2**128 + int(address), "")
+
+
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     """Most severe first, then by host, port, rule, resource, id (a stable order)."""
     return sorted(
         findings,
-        key=lambda f: (-f.severity.rank, f.host, f.port, f.rule, f.resource or "", f.id),
+        key=lambda f: (
+            -f.severity.rank,
+            host_order(f.host),
+            f.port,
+            f.rule,
+            f.resource or "",
+            f.id,
+        ),
     )
 
 
@@ -141,7 +159,14 @@ class ScanSummary:
     def services(self) -> list[ServiceReport]:
         return sorted(
             (r.report for r in self.results),
-            key=lambda s: (s.host, s.ip, s.port, s.service),
+            key=lambda s: (host_order(s.host), host_order(s.ip), s.port, s.service),
+        )
+
+    @property
+    def open_ports(self) -> list[OpenPort]:
+        """Open ports no plugin recognised, in host order."""
+        return sorted(
+            self.unidentified, key=lambda p: (host_order(p.host), host_order(p.ip), p.port)
         )
 
     @property

@@ -166,10 +166,7 @@ def render_summary(summary: ScanSummary, console: Console) -> None:
     if summary.findings:
         console.print(_findings_table(summary))
     if summary.unidentified:
-        ports = ", ".join(
-            f"{p.host}:{p.port}"
-            for p in sorted(summary.unidentified, key=lambda p: (p.host, p.ip, p.port))
-        )
+        ports = ", ".join(f"{p.host}:{p.port}" for p in summary.open_ports)
         line = Text("Open, not recognised: ", style="dim")
         line.append(sanitize(ports, limit=2000))
         console.print(line)

@@ -92,10 +92,7 @@ def build_document(summary: ScanSummary) -> dict[str, Any]:
         "finished": iso(summary.finished),
         "services": [service_dict(s) for s in summary.services],
         "findings": [finding_dict(f) for f in findings],
-        "open_ports": [
-            open_port_dict(p)
-            for p in sorted(summary.unidentified, key=lambda p: (p.host, p.ip, p.port))
-        ],
+        "open_ports": [open_port_dict(p) for p in summary.open_ports],
         "notes": list(summary.notes),
         "stats": {
             "ports_checked": summary.ports_checked,

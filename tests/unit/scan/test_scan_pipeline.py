@@ -342,3 +342,24 @@ def test_sort_findings_most_severe_first_then_stable() -> None:
         _finding("c", Severity.CRITICAL, 1),
     ]
     assert [f.rule for f in sort_findings(items)] == ["c", "a", "b", "m", "z"]
+
+
+def test_services_and_open_ports_in_numeric_host_order() -> None:
+    summary = ScanSummary()
+    for host in ("db.internal", "127.0.0.10", "127.0.0.2", "::1"):
+        summary.add(Unidentified(OpenPort(host, "127.0.0.1" if host[0].isalpha() else host, 9000)))
+    assert [p.host for p in summary.open_ports] == ["127.0.0.2", "127.0.0.10", "::1", "db.internal"]
+    findings = [
+        Finding.make(
+            rule="r",
+            severity=Severity.LOW,
+            host=h,
+            port=1,
+            service="s",
+            title="t",
+            evidence="e",
+            remediation="r",
+        )
+        for h in ("127.0.0.10", "127.0.0.9")
+    ]
+    assert [f.host for f in sort_findings(findings)] == ["127.0.0.9", "127.0.0.10"]
