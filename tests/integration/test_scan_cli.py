@@ -182,12 +182,16 @@ def test_no_raw_secret_in_any_output(ch_open: ClickHouseInstance, open_scan: Run
     dataset = ch_open.summary.dataset
     raw = [s.value for s in dataset.secrets] + list(dataset.cards) + list(dataset.emails)
     assert len(raw) > 10
+    jsonl = leakmap_scan(ch_open.ip, "--format", "jsonl", *FAST)
+    table = leakmap_scan(ch_open.ip, *FAST)
     outputs = {
         "json": open_scan.stdout,
-        "jsonl": leakmap_scan(ch_open.ip, "--format", "jsonl", *FAST).stdout,
-        "table": leakmap_scan(ch_open.ip, *FAST).stdout,
+        "jsonl": jsonl.stdout,
+        "table": table.stdout,
     }
     for name, text in outputs.items():
         assert "log_stream" in text, name  # the scan did reach the data
+    outputs["stderr"] = open_scan.stderr + jsonl.stderr + table.stderr
+    for name, text in outputs.items():
         leaked = [value[:6] + "…" for value in raw if value in text]
         assert leaked == [], f"raw values in the {name} output: {leaked}"
