@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,6 +83,11 @@ class BoundedResponse:
         return self.body.decode("utf-8", "replace")
 
 
+async def _chunks(data: bytes, size: int = 65536) -> AsyncIterator[bytes]:
+    for i in range(0, len(data), size):
+        yield data[i : i + size]
+
+
 async def fetch_bounded(
     client: httpx.AsyncClient,
     method: str,
@@ -95,21 +100,26 @@ async def fetch_bounded(
     headers: Mapping[str, str] | None = None,
     allow_truncate: bool = False,
 ) -> BoundedResponse:
-    """One HTTP request whose whole exchange is bounded in time and (decoded) body bytes.
+    """One HTTP request whose whole exchange is bounded in time and body bytes.
 
-    The body is streamed and counted as it arrives (after any content decoding, so a
-    compression bomb stops at ``limit`` too). Past ``limit``: with ``allow_truncate`` the first
+    We ask for ``Accept-Encoding: identity`` and read the raw body: nothing is ever
+    decompressed, so a compression bomb is just ``limit`` bytes of noise. The body is
+    streamed and counted as it arrives. Past ``limit``: with ``allow_truncate`` the first
     ``limit`` bytes come back with ``truncated=True``, else ResponseTooLarge. A server that
     dribbles bytes (slowloris) hits ``timeout`` for the whole exchange: TimeoutError.
     httpx errors (connect, protocol) propagate as httpx.HTTPError.
     """
     buf = bytearray()
     truncated = False
+    sent_headers = {"Accept-Encoding": "identity", **(headers or {})}
     async with asyncio.timeout(timeout):
         async with client.stream(
-            method, url, params=params, content=content, headers=headers
+            method, url, params=params, content=content, headers=sent_headers
         ) as resp:
-            async for chunk in resp.aiter_bytes():
+            # a body the transport already read into memory (httpx.MockTransport in tests)
+            # is replayed from memory; a real one is read raw, chunk by chunk
+            chunks = _chunks(resp.content) if resp.is_stream_consumed else resp.aiter_raw()
+            async for chunk in chunks:
                 room = limit - len(buf)
                 if len(chunk) > room:
                     if not allow_truncate:
