@@ -366,6 +366,9 @@ def test_tls_endpoints_behind_a_terminator(
     assert res.report.version is not None and res.report.version.startswith("18.16")
     if transport == Transport.HTTPS:
         assert {(r.database, r.table) for r in res.report.resources} >= {("chatbot", "log_stream")}
+    else:
+        # nothing else listens on the terminator's address: say so, do not pretend
+        assert any("only the native protocol is open" in n for n in res.report.notes)
 
 
 def test_rows_larger_than_the_byte_limit_are_sampled_cut_short(

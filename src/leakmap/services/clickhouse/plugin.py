@@ -302,7 +302,7 @@ class ClickHouse:
                 if port == endpoint.port:
                     continue
                 p = await probe_http(ctx.network, endpoint.ip, port, tls=https, config=ctx.config)
-                if p.transport in _HTTP_TRANSPORTS:
+                if p.transport in _HTTP_TRANSPORTS and p.auth == AuthState.NONE:
                     http_found.append(f"{'https' if https else 'http'} port {port}")
             if http_found:
                 notes.append(
@@ -311,9 +311,9 @@ class ClickHouse:
                 )
             else:
                 notes.append(
-                    "only the native protocol is reachable: leakmap reads tables over HTTP "
-                    "only, so no tables were listed here - a clickhouse-client user with no "
-                    "password can read everything"
+                    "only the native protocol is open to us (no open HTTP interface on 8123 "
+                    "or 8443): leakmap reads tables over HTTP only, so no tables were listed "
+                    "here - but clickhouse-client without a password can read everything"
                 )
         return self._report(endpoint, version, auth, notes=notes)
 
