@@ -37,7 +37,7 @@ from leakmap.pipeline import (
 )
 from leakmap.services.base import AuthState, ServiceReport
 
-__all__ = ["ScanProgress", "render_summary", "sanitize", "text"]
+__all__ = ["ScanProgress", "render_summary", "sanitize", "text", "where"]
 
 _UNSAFE = re.compile(
     "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]"
@@ -60,6 +60,11 @@ AUTH_STYLE = {
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group(0))
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def where(host: str, port: int) -> str:
+    """``host:port``, with an IPv6 address in brackets (``[::1]:9000``)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def sanitize(value: object, limit: int = 160) -> str:
@@ -105,7 +110,7 @@ def _services_table(summary: ScanSummary) -> Table:
     for name in ("endpoint", "service", "transport", "version", "auth", "tables", "capabilities"):
         table.add_column(name, overflow="fold")
     for report in summary.services:
-        endpoint = f"{report.host}:{report.port}"
+        endpoint = where(report.host, report.port)
         if report.ip != report.host:
             endpoint += f" ({report.ip})"
         table.add_row(
@@ -127,7 +132,7 @@ def _findings_table(summary: ScanSummary) -> Table:
     for finding in summary.findings:
         table.add_row(
             text(finding.severity.value, SEVERITY_STYLE[finding.severity]),
-            text(f"{finding.host}:{finding.port}"),
+            text(where(finding.host, finding.port)),
             text(finding.resource or "-"),
             text(finding.title, limit=200),
             text(finding.evidence, limit=200),
@@ -145,7 +150,7 @@ def _data_table(summary: ScanSummary) -> Table | None:
             for data in resource.data_findings:
                 any_row = True
                 table.add_row(
-                    text(f"{report.host}:{report.port}"),
+                    text(where(report.host, report.port)),
                     text(f"{resource.database}.{resource.table}"),
                     text("?" if resource.rows is None else resource.rows),
                     text(data.category.value),
@@ -166,7 +171,7 @@ def render_summary(summary: ScanSummary, console: Console) -> None:
     if summary.findings:
         console.print(_findings_table(summary))
     if summary.unidentified:
-        ports = ", ".join(f"{p.host}:{p.port}" for p in summary.open_ports)
+        ports = ", ".join(where(p.host, p.port) for p in summary.open_ports)
         line = Text("Open, not recognised: ", style="dim")
         line.append(sanitize(ports, limit=2000))
         console.print(line)
@@ -235,8 +240,8 @@ class ScanProgress:
         if isinstance(event, PortChecked):
             progress.update(task, completed=event.done, total=event.total)
         elif isinstance(event, EndpointFound):
-            where = sanitize(f"{event.endpoint.host}:{event.endpoint.port}", limit=60)
-            progress.update(task, description=f"assessing {where} ({self._services} done)")
+            label = sanitize(where(event.endpoint.host, event.endpoint.port), limit=60)
+            progress.update(task, description=f"assessing {label} ({self._services} done)")
         elif isinstance(event, ServiceFound):
             self._services += 1
             progress.update(task, description=f"{self._services} service(s) assessed")

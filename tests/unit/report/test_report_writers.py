@@ -14,7 +14,7 @@ from rich.console import Console
 
 from leakmap.findings import Finding, Severity
 from leakmap.pipeline import Note, ScanEvent, ScanSummary, ServiceFound, Unidentified
-from leakmap.report.console import ScanProgress, render_summary, sanitize
+from leakmap.report.console import ScanProgress, render_summary, sanitize, where
 from leakmap.report.json import (
     SCHEMA,
     atomic_write_text,
@@ -309,3 +309,11 @@ def test_progress_is_silent_off_a_terminal() -> None:
     with ScanProgress(console, enabled=True) as bar:
         bar.update(ServiceFound(_result()))
     assert buffer.getvalue() == ""
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "expected"),
+    [("127.0.0.2", 8123, "127.0.0.2:8123"), ("::1", 9000, "[::1]:9000"), ("db", 1, "db:1")],
+)
+def test_where(host: str, port: int, expected: str) -> None:
+    assert where(host, port) == expected

@@ -7,11 +7,15 @@ the integration tests): it recognises a server that greets with ``FAKEDB <versio
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import socket
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import ClassVar
 
 import pytest
+from rich.console import Console
 
 from leakmap.classify import Classifier
 from leakmap.errors import ProbeError
@@ -363,3 +367,64 @@ def test_services_and_open_ports_in_numeric_host_order() -> None:
         for h in ("127.0.0.10", "127.0.0.9")
     ]
     assert [f.host for f in sort_findings(findings)] == ["127.0.0.9", "127.0.0.10"]
+
+
+class OneStuckDouble(BannerServiceDouble):
+    """Test double: assessment of ``stuck_port`` hangs, every other one returns at once."""
+
+    stuck_port = 0
+
+    async def assess(self, endpoint: Endpoint, ctx: ScanContext) -> ServiceResult:
+        if endpoint.port == self.stuck_port:
+            await asyncio.sleep(3600)
+        return await super().assess(endpoint, ctx)
+
+
+class _TimedStream(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stamps: list[tuple[float, str]] = []
+
+    def write(self, s: str) -> int:
+        self.stamps.append((time.monotonic(), s))
+        return super().write(s)
+
+
+async def test_jsonl_streams_services_as_they_are_found() -> None:
+    """A service found early is on the JSONL stream while a stuck one is still running."""
+    from leakmap.commands.scan import run_scan
+    from leakmap.report.console import ScanProgress
+    from leakmap.report.jsonl import JsonlWriter
+
+    async def greet(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"FAKEDB 1\n")
+        await writer.drain()
+        writer.close()
+
+    fast, stuck = [await asyncio.start_server(greet, "127.0.0.1", 0) for _ in range(2)]
+    double = OneStuckDouble()
+    double.stuck_port = stuck.sockets[0].getsockname()[1]
+    fast_port = fast.sockets[0].getsockname()[1]
+    stream = _TimedStream()
+    pipeline = Pipeline(
+        [double], ScanConfig(read_timeout=1.0), Classifier.load(), endpoint_timeout=1.5
+    )
+    try:
+        summary = await run_scan(
+            pipeline,
+            collect_targets([f"127.0.0.1:{fast_port}", f"127.0.0.1:{double.stuck_port}"]),
+            (),
+            progress=ScanProgress(Console(file=io.StringIO()), enabled=False),
+            jsonl=JsonlWriter(stream),
+        )
+    finally:
+        fast.close()
+        stuck.close()
+    lines = [(t, json.loads(line)) for t, line in stream.stamps]
+    services = [(t, line) for t, line in lines if line["type"] == "service"]
+    first_at, first = services[0]
+    last_at = stream.stamps[-1][0]
+    assert first["port"] == fast_port and first["auth"] == "none"
+    assert last_at - first_at > 1.0  # written well before the stuck endpoint gave up
+    assert services[1][1]["auth"] == "unknown"
+    assert summary.ports_open == 2
