@@ -171,6 +171,9 @@ def _parse_url(text: str) -> Target:
         explicit = parts.port
     except ValueError as exc:
         raise TargetError(f"bad URL target {text!r}: {exc}") from exc
+    if "@" in parts.netloc:
+        # never echo what may be a password back into a terminal or a log
+        raise TargetError("URL targets must not carry credentials (user:password@): remove them")
     scheme = parts.scheme.lower()
     if scheme not in _URL_SCHEMES:
         raise TargetError(f"unsupported URL scheme {scheme!r} in target {text!r}")

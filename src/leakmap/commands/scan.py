@@ -8,6 +8,7 @@ line on stderr and exits 2; ``--fail-on SEVERITY`` exits 1 when a finding reache
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -148,6 +149,10 @@ def scan(
     except UsageError as exc:
         typer.echo(f"leakmap: error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except OSError as exc:  # writing the report (-o) failed after the checks above
+        where = f" {exc.filename}" if exc.filename else ""
+        typer.echo(f"leakmap: error: cannot write{where}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from None
     except KeyboardInterrupt:
         typer.echo("leakmap: interrupted", err=True)
         raise typer.Exit(130) from None
@@ -188,6 +193,7 @@ def _scan(
     if output is not None:
         _check(not output.is_dir(), f"-o {output}: is a directory")
         _check(output.parent.is_dir(), f"-o {output}: directory {output.parent} does not exist")
+        _check(os.access(output.parent, os.W_OK), f"-o {output}: directory is not writable")
 
     classes = load_services()
     port_map = default_ports(classes)

@@ -312,3 +312,9 @@ async def test_resolve_system_localhost_from_hosts_file() -> None:
     got = await resolve_targets(targets, (9000,))
     assert got.hosts and all(ipaddress.ip_address(h.ip).is_loopback for h in got.hosts)
     assert {h.host for h in got.hosts} == {"localhost"}
+
+
+def test_url_with_credentials_is_refused_without_echoing_them() -> None:
+    with pytest.raises(TargetError) as info:
+        parse_target("http://default:hunter2-fake@127.0.0.1:8123/")
+    assert "hunter2" not in str(info.value) and "credentials" in str(info.value)
