@@ -311,33 +311,48 @@ class Pipeline:
                     )
                 )
                 continue
-            if endpoint is not None:
+            if isinstance(endpoint, Endpoint):
                 return service, endpoint
+            if endpoint is not None:
+                await emit.put(
+                    Note(
+                        f"error: {service.name} fingerprint of {port.host}:{port.port} returned "
+                        f"a {type(endpoint).__name__}, not an Endpoint",
+                        level="error",
+                    )
+                )
         return None
 
     async def _assess(self, service: Service, endpoint: Endpoint) -> ServiceResult:
         try:
-            return await asyncio.wait_for(
+            result = await asyncio.wait_for(
                 service.assess(endpoint, self.context), self.endpoint_timeout
             )
         except TimeoutError:
             return _incomplete(endpoint, f"timed out after {self.endpoint_timeout:g} s")
         except Exception as exc:
             return _incomplete(endpoint, f"plugin error ({_why(exc)})")
+        if not isinstance(result, ServiceResult):
+            return _incomplete(endpoint, f"plugin returned a {type(result).__name__}")
+        return result
 
     async def _handle_open(
         self, port: OpenPort, hint: Transport | None, emit: asyncio.Queue[ScanEvent | None]
     ) -> None:
         gate = self._host_gates.setdefault(port.ip, asyncio.Semaphore(self._per_host_assess))
-        async with self._assess_gate, gate:
-            found = await self._fingerprint(port, hint, emit)
-            if found is None:
-                await emit.put(Unidentified(port))
-                return
-            service, endpoint = found
-            await emit.put(EndpointFound(endpoint))
-            result = await self._assess(service, endpoint)
-        await emit.put(ServiceFound(result))
+        try:
+            async with self._assess_gate, gate:
+                found = await self._fingerprint(port, hint, emit)
+                if found is None:
+                    await emit.put(Unidentified(port))
+                    return
+                service, endpoint = found
+                await emit.put(EndpointFound(endpoint))
+                result = await self._assess(service, endpoint)
+            await emit.put(ServiceFound(result))
+        except Exception as exc:  # a malformed plugin answer must not end the scan
+            where = f"{port.host}:{port.port}"
+            await emit.put(Note(f"error: {where} could not be handled ({_why(exc)})", "error"))
 
     async def scan_hosts(self, hosts: Sequence[ScanHost]) -> AsyncGenerator[ScanEvent, None]:
         """Port scan, fingerprint and assess already resolved hosts."""

@@ -428,3 +428,29 @@ async def test_jsonl_streams_services_as_they_are_found() -> None:
     assert last_at - first_at > 1.0  # written well before the stuck endpoint gave up
     assert services[1][1]["auth"] == "unknown"
     assert summary.ports_open == 2
+
+
+class WrongTypesDouble(BannerServiceDouble):
+    """Test double breaking the interface: assess returns None instead of a ServiceResult."""
+
+    async def assess(self, endpoint: Endpoint, ctx: ScanContext) -> ServiceResult:
+        return None  # type: ignore[return-value]
+
+
+class WrongEndpointDouble(BannerServiceDouble):
+    """Test double breaking the interface: fingerprint returns a string."""
+
+    name: ClassVar[str] = "wrong-endpoint"
+
+    async def fingerprint(self, port: OpenPort, ctx: ScanContext) -> Endpoint | None:
+        return "clickhouse!"  # type: ignore[return-value]
+
+
+async def test_pipeline_contains_malformed_plugin_answers(servers: Servers) -> None:
+    host = ScanHost("127.0.0.1", "127.0.0.1", (servers.fakedb,))
+    pipeline = _pipeline([WrongEndpointDouble(), WrongTypesDouble()])
+    events, summary = await _collect(pipeline.scan_hosts([host]))
+    notes = [e.message for e in events if isinstance(e, Note)]
+    assert any("returned a str" in n for n in notes)
+    (report,) = summary.services
+    assert report.auth is AuthState.UNKNOWN and "returned a NoneType" in report.notes[0]
