@@ -235,6 +235,7 @@ class Classifier:
         compiled = self._compiled
         check = self._check
         spans: dict[int, list[list[int]]] = {}
+        reach: dict[int, int] = {}  # anchored rule -> end of its last regex match
         for automaton, view, shift in (
             (self._automaton, _lower, 0),
             (self._shape_automaton, _shape, 1),
@@ -253,8 +254,11 @@ class Classifier:
                         if hit != hit.upper():
                             continue
                     if c.anchor:
+                        if start < reach.get(idx, -1):
+                            continue  # inside this rule's previous match: same finding
                         m = (c._pattern or c.pattern).match(text, start)
                         if m is not None:
+                            reach[idx] = m.end()
                             check(c, text, m, out)
                         continue
                     s = start - c.before
@@ -295,7 +299,7 @@ class Classifier:
         rule = c.rule
         vs, ve = m.span(c.group)
         if rule.requires:
-            lo, hi = max(0, vs - c.before - rule.window), ve + rule.window
+            lo, hi = max(0, vs - rule.requires_window), ve + rule.requires_window
             if not all(p.search(text, lo, hi) for p in c.requires):
                 return
         if rule.exclude_before and any(

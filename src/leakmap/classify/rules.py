@@ -18,7 +18,8 @@ A rule file is a YAML document ``{"rules": [RULE, ...]}``; each rule::
     ignore_case: false
     min_entropy: 3.5                   # minimum Shannon entropy (bits/char) of the value
     validator: luhn                    # a function in validators.py (see VALIDATORS)
-    requires: ['"completion"\s*:']     # regexes that must all occur in the window too
+    requires: ['"completion"\s*:']     # regexes that must all occur near the value too:
+    requires_window: 512               # within this many characters before or after it
     exclude_before: ['://$']           # regexes (end with $) tested on the 128 characters
                                        # before the value: a match drops the candidate
     allowlist: ['EXAMPLE$']            # regexes: a value matching one is not a finding
@@ -90,6 +91,7 @@ class Rule(BaseModel):
     validator: str | None = None
     requires: tuple[str, ...] = ()
     exclude_before: tuple[str, ...] = ()
+    requires_window: int = Field(default=512, ge=0, le=65536)
     allowlist: tuple[str, ...] = ()
     stopwords: tuple[str, ...] = ()
     window: int = Field(default=384, ge=0, le=65536)
