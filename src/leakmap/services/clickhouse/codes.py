@@ -56,7 +56,10 @@ AUTH_CODES: dict[int, tuple[AuthState, str]] = {
 
 @dataclass(frozen=True, slots=True)
 class ChError:
-    """A ClickHouse exception as seen on the wire (texts are cleaned and capped)."""
+    """A ClickHouse exception as seen on the wire (texts are cleaned and capped).
+
+    ``message`` is the server's text: it may quote data, so reports carry only ``code`` and
+    ``name``; the message is used for parsing (refused setting names, version) only."""
 
     code: int
     name: str

@@ -112,7 +112,7 @@ def classify_http_answer(status: int, headers: httpx.Headers, body: str, port: i
         mapped = auth_from_code(err.code)
         auth = mapped[0] if mapped else AuthState.UNKNOWN
         details["auth_note"] = (
-            mapped[1] if mapped else f"query refused with code {err.code}: {err.message[:120]}"
+            mapped[1] if mapped else f"query refused with code {err.code} {err.name}".rstrip()
         )
         return Probe(
             Transport.HTTP,
@@ -236,9 +236,7 @@ async def probe_native(
         mapped = auth_from_code(packet.code)
         details = {
             "error_code": str(packet.code),
-            "auth_note": mapped[1]
-            if mapped
-            else f"Hello refused with code {packet.code}: {clean_text(packet.message, 120)}",
+            "auth_note": mapped[1] if mapped else f"Hello refused with code {packet.code}",
         }
         err = parse_error(f"Code: {packet.code}. DB::Exception: {packet.message}")
         return Probe(

@@ -177,7 +177,7 @@ async def sample_table(ch: ChHttp, table: TableInfo, config: ScanConfig) -> Samp
     res = await ch.query(sql, fmt="TabSeparatedWithNames", allow_truncate=True)
     if not res.ok:
         code = res.error.code if res.error else res.status
-        msg = clean_text(res.error.message, 160) if res.error else ""
+        msg = res.error.name if res.error else ""
         return Sample((), (), False, f"code {code} {msg}".strip())
     parsed = parse_tsv(res.body, truncated=res.truncated, max_rows=n + 1)
     if res.truncated and len(parsed) <= 1:

@@ -347,9 +347,7 @@ class ClickHouse:
                     notes.append(why)
                 else:
                     auth = AuthState.UNKNOWN
-                    what = (
-                        f"code {err.code}: {err.message[:120]}" if err else f"HTTP {first.status}"
-                    )
+                    what = f"code {err.code} {err.name}".rstrip() if err else f"HTTP {first.status}"
                     notes.append(f"the first query was refused ({what}): auth state unknown")
                 return self._report(endpoint, version, auth, notes=notes)
             if first.refused_settings:
