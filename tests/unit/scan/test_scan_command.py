@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import ClassVar
 
-import jsonschema  # type: ignore[import-untyped]
+import jsonschema
 import pytest
 import typer
 from typer.testing import CliRunner
