@@ -302,9 +302,7 @@ class Classifier:
             lo, hi = max(0, vs - rule.requires_window), ve + rule.requires_window
             if not all(p.search(text, lo, hi) for p in c.requires):
                 return
-        if rule.exclude_before and any(
-            p.search(text, max(0, vs - 128), vs) for p in c.excludes
-        ):
+        if rule.exclude_before and any(p.search(text, max(0, vs - 128), vs) for p in c.excludes):
             return
         if rule.min_entropy is not None and shannon_entropy(value) < rule.min_entropy:
             return

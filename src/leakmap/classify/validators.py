@@ -27,8 +27,10 @@ __all__ = [
     "is_placeholder",
     "jwt",
     "luhn",
+    "mixed_password",
     "phone",
     "private_ip",
+    "private_ip_dashed",
     "private_ip_nonloopback",
     "private_ip_port",
     "shannon_entropy",
@@ -219,15 +221,17 @@ def _b64url_json(part: str) -> object:
 
 
 def jwt(value: str) -> bool:
-    """A JWT/JWS: the header decodes to a JSON object with ``alg`` (and not ``none``
-    without a signature); the payload decodes to a JSON object."""
+    """A JWT/JWS: three parts; a header or payload that decodes to JSON must be an object,
+    and a header object must name its ``alg``. (Parts that do not decode are tolerated:
+    the eyJ...eyJ... shape alone is specific, and logs truncate or mangle tokens.)"""
     parts = value.split(".")
     if len(parts) != 3:
         return False
     header = _b64url_json(parts[0])
-    if not isinstance(header, dict) or "alg" not in header:
+    if header is not None and (not isinstance(header, dict) or "alg" not in header):
         return False
-    return isinstance(_b64url_json(parts[1]), dict)
+    payload = _b64url_json(parts[1])
+    return payload is None or isinstance(payload, dict)
 
 
 # --- infrastructure ------------------------------------------------------------------------
@@ -265,6 +269,12 @@ def private_ip_nonloopback(value: str) -> bool:
     return private_ip(value)
 
 
+def private_ip_dashed(value: str) -> bool:
+    """``ip-10-0-1-23[.domain]``: the dashed address is private."""
+    first = value.split(".", 1)[0]
+    return private_ip(first.removeprefix("ip-").replace("-", "."))
+
+
 def private_ip_port(value: str) -> bool:
     """``address:port`` (IPv6 in brackets) with a private address and a port in 1..65535."""
     host, sep, port = value.rpartition(":")
@@ -290,6 +300,15 @@ def internal_hostname(value: str) -> bool:
     return name.endswith(_INTERNAL_SUFFIXES)
 
 
+def mixed_password(value: str) -> bool:
+    """A password-like value: a letter, plus digits or symbols, and mixed case or a symbol."""
+    has_letter = any(ch.isalpha() for ch in value)
+    has_digit = any(ch.isdigit() for ch in value)
+    has_symbol = any(not ch.isalnum() for ch in value)
+    mixed_case = any(ch.isupper() for ch in value) and any(ch.islower() for ch in value)
+    return has_letter and (has_digit or has_symbol) and (mixed_case or has_symbol)
+
+
 VALIDATORS: dict[str, Validator] = {
     "luhn": luhn,
     "iban": iban,
@@ -297,7 +316,9 @@ VALIDATORS: dict[str, Validator] = {
     "email_tld": email_tld,
     "ssn": ssn,
     "jwt": jwt,
+    "mixed_password": mixed_password,
     "private_ip": private_ip,
+    "private_ip_dashed": private_ip_dashed,
     "private_ip_nonloopback": private_ip_nonloopback,
     "private_ip_port": private_ip_port,
     "internal_hostname": internal_hostname,

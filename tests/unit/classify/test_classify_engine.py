@@ -284,7 +284,8 @@ def test_private_ip_port_and_nonloopback() -> None:
 def test_jwt_validator() -> None:
     good = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl"
     assert v.jwt(good)
-    assert not v.jwt("eyJhbGciOiJIUzI1NiJ9.bm90IGpzb24.c2ln")
+    assert v.jwt("eyJhbGciOiJIUzI1NiJ9.bm90IGpzb24.c2ln")  # payload not JSON: tolerated
+    assert not v.jwt("eyJhbGciOiJIUzI1NiJ9.WzEsMl0.c2ln")  # payload JSON but not an object
     assert not v.jwt("eyJub3RoaW5nIjoxfQ.eyJzdWIiOiIxIn0.c2ln")
 
 

@@ -91,3 +91,31 @@ def clf() -> Classifier:
 def test_hard_negative(clf: Classifier, line: str) -> None:
     found = [(m.rule, line[m.start : m.end]) for m in clf.scan(line)]
     assert found == [], f"unexpected findings in {line!r}: {found}"
+
+
+# Hostile input (scanned servers send anything): the scan stays linear. A quadratic
+# regex would take tens of seconds on these 100k-character strings; linear ones take
+# well under a second.
+HOSTILE = {
+    "user-labels": "User: a b c d " * 7000,
+    "user-colons": "user: " * 17000,
+    "role-keys": '"role":"user","content":"' * 4000,
+    "escaped-role": '\\"role\\":\\"user\\",\\"content\\":\\"' * 3000,
+    "at-signs": "@" * 100000,
+    "dotted": "10." * 33000,
+    "digits": "0000 " * 20000,
+    "national-id": "nationalid." * 9000,
+    "generic": "pwd=." * 20000,
+    "prompt": '"prompt": ' * 10000,
+    "paths": "/etc/a" * 16000,
+    "email-ish": "a." * 50000 + "@",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_input_is_linear(clf: Classifier, name: str) -> None:
+    import time
+
+    start = time.process_time()
+    clf.scan(HOSTILE[name])
+    assert time.process_time() - start < 4.0
