@@ -85,8 +85,22 @@ class _Compiled:
     """A rule ready to run; its regexes are compiled on first use (most rules never hit)."""
 
     __slots__ = (
-        "_allowlist", "_excludes", "_pattern", "_requires", "anchor", "before", "flags",
-        "group", "index", "is_secret", "rule", "upper", "validator", "window",
+        "_allowlist",
+        "_excludes",
+        "_pattern",
+        "_requires",
+        "anchor",
+        "before",
+        "category",
+        "flags",
+        "group",
+        "index",
+        "is_secret",
+        "priority",
+        "rule",
+        "upper",
+        "validator",
+        "window",
     )  # fmt: skip
 
     def __init__(self, index: int, rule: Rule) -> None:
@@ -99,6 +113,8 @@ class _Compiled:
         self.before = rule.window if rule.window_before is None else rule.window_before
         self.upper = rule.keyword_case == "upper"
         self.anchor = rule.anchor
+        self.category = rule.category
+        self.priority = rule.priority
         self.window = rule.window
         self._pattern: re.Pattern[str] | None = None
         self._requires: tuple[re.Pattern[str], ...] | None = None
@@ -236,6 +252,10 @@ class Classifier:
         check = self._check
         spans: dict[int, list[list[int]]] = {}
         reach: dict[int, int] = {}  # anchored rule -> end of its last regex match
+        # category -> (value end, priority) of the last accepted anchored match: a hit of a
+        # rule with no higher priority that starts before that end could only give an
+        # overlapping finding of the same category, which the overlap resolution drops.
+        accepted: dict[DataCategory, tuple[int, int]] = {}
         for automaton, view, shift in (
             (self._automaton, _lower, 0),
             (self._shape_automaton, _shape, 1),
@@ -256,10 +276,15 @@ class Classifier:
                     if c.anchor:
                         if start < reach.get(idx, -1):
                             continue  # inside this rule's previous match: same finding
+                        last = accepted.get(c.category)
+                        if last is not None and start < last[0] and c.priority <= last[1]:
+                            continue
                         m = (c._pattern or c.pattern).match(text, start)
                         if m is not None:
                             reach[idx] = m.end()
-                            check(c, text, m, out)
+                            ve = check(c, text, m, out)
+                            if ve > 0 and (last is None or ve > last[0]):
+                                accepted[c.category] = (ve, c.priority)
                         continue
                     s = start - c.before
                     e = end + 1 + c.window
@@ -290,33 +315,36 @@ class Classifier:
                 cls._check(c, text, m, out)
 
     @staticmethod
-    def _check(c: _Compiled, text: str, m: re.Match[str] | None, out: list[_Cand]) -> None:
+    def _check(c: _Compiled, text: str, m: re.Match[str] | None, out: list[_Cand]) -> int:
+        """Apply the rule's filters to a regex match; on success add the candidate and
+        return the value's end offset, else return -1."""
         if m is None:
-            return
+            return -1
         value = m.group(c.group)
         if not value:
-            return
+            return -1
         rule = c.rule
         vs, ve = m.span(c.group)
         if rule.requires:
             lo, hi = max(0, vs - rule.requires_window), ve + rule.requires_window
             if not all(p.search(text, lo, hi) for p in c.requires):
-                return
+                return -1
         if rule.exclude_before and any(p.search(text, max(0, vs - 128), vs) for p in c.excludes):
-            return
+            return -1
         if rule.min_entropy is not None and shannon_entropy(value) < rule.min_entropy:
-            return
+            return -1
         if rule.stopwords:
             low = value.lower()
             if any(sw in low for sw in rule.stopwords):
-                return
+                return -1
         if rule.allowlist and any(p.search(value) for p in c.allowlist):
-            return
+            return -1
         if c.is_secret and is_placeholder(value):
-            return
+            return -1
         if c.validator is not None and not c.validator(value):
-            return
+            return -1
         out.append((vs, ve, c, value))
+        return ve
 
     @staticmethod
     def _finish(cands: list[_Cand]) -> list[Match]:
