@@ -15,6 +15,21 @@ limits (see :mod:`.http`); sampled values are classified in memory and only reda
 leave this module. Native-protocol endpoints report version and auth state from the Hello
 exchange; tables and data are read over HTTP only (the same server's HTTP endpoint carries
 the resources).
+
+Decisions worth knowing:
+
+* auth ``none`` only when a query (HTTP) or the Hello (native) succeeded as ``default`` with
+  an empty password; ``required`` for 192/193/194 and for 516 (a note says 516 may also be an
+  IP allow-list: ClickHouse answers both alike); ``unknown`` for 195 (IP not allowed), any
+  other refusal, timeouts and odd answers. Never "secure".
+* the version comes from ``SELECT version()``, the native Hello, an error text's
+  ``(version X.Y.Z)`` or the MySQL greeting - whichever the server gives.
+* resources are the tables outside ``system`` / ``INFORMATION_SCHEMA``; engines that would
+  consume messages, reach other systems or run scripts are listed, never read.
+* capabilities are derived from the profile's ``readonly``/``allow_ddl``, the server's table
+  functions and (RBAC) ``SHOW GRANTS``; a capability is never exercised, and "cannot tell"
+  is ``None``.
+* notes carry error codes and names, never the server's message text.
 """
 
 from __future__ import annotations
