@@ -27,6 +27,7 @@ __all__ = [
     "is_placeholder",
     "jwt",
     "luhn",
+    "mixed_alnum",
     "mixed_password",
     "phone",
     "private_ip",
@@ -300,6 +301,15 @@ def internal_hostname(value: str) -> bool:
     return name.endswith(_INTERNAL_SUFFIXES)
 
 
+def mixed_alnum(value: str) -> bool:
+    """Upper-case letters, lower-case letters and digits all present (random tokens)."""
+    return (
+        any(ch.isupper() for ch in value)
+        and any(ch.islower() for ch in value)
+        and any(ch.isdigit() for ch in value)
+    )
+
+
 def mixed_password(value: str) -> bool:
     """A password-like value: a letter, plus digits or symbols, and mixed case or a symbol."""
     has_letter = any(ch.isalpha() for ch in value)
@@ -316,6 +326,7 @@ VALIDATORS: dict[str, Validator] = {
     "email_tld": email_tld,
     "ssn": ssn,
     "jwt": jwt,
+    "mixed_alnum": mixed_alnum,
     "mixed_password": mixed_password,
     "private_ip": private_ip,
     "private_ip_dashed": private_ip_dashed,
