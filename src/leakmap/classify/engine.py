@@ -1,17 +1,27 @@
-"""The classifier engine: one Aho-Corasick pre-filter, regexes on windows around hits.
+"""The classifier engine: one Aho-Corasick pre-filter, regexes only where it hits.
 
 How a scan works:
 
-1. All rules' keywords (lower-case literals) go into ONE automaton, built once per
-   :class:`Classifier`. The text is lower-cased and run through it once.
-2. For every hit, only the rules owning that keyword run their regex, and only on a window
-   of ``rule.window`` characters on each side of the hit (overlapping windows are merged).
-   Rules without keywords (a few checksum-validated number formats) run over the whole
-   text: keep them few; their regexes start with a cheap character class.
-3. A candidate must then pass, in order: ``requires`` (context regexes in the window),
-   ``min_entropy``, ``stopwords``, ``allowlist``, the placeholder filter (secrets only)
-   and the rule's ``validator``.
-4. Overlapping candidates of the same category are resolved in favour of the higher
+1. All rules' ``keywords`` (lower-case literals) go into ONE automaton, built once per
+   :class:`Classifier`; the lower-cased text runs through it once. Number formats with no
+   literal (cards, phones, IBANs, SSNs) use ``shapes`` instead: literals in which ``0``
+   stands for any digit, matched by a second automaton over the text with every ASCII
+   digit turned into ``0``. Rules with neither run over the whole text (none ship).
+2. A hit runs only the rules owning that literal:
+
+   * ``anchor: true`` rules (most of them: vendor prefixes such as ``ghp_``, JSON keys such
+     as ``"role"``) try ONE anchored ``re.match`` at the hit. A hit inside the same rule's
+     previous match, or inside an accepted finding of the same category with at least the
+     same priority, is skipped: that keeps hostile input linear and saves work.
+   * other rules (context words such as ``deepseek``, suffixes such as ``.internal``) search
+     a window of ``window_before``/``window`` characters around the hit; overlapping
+     windows of one rule are merged, and a match cut by the window end is re-matched.
+
+   So the cost grows with the number of hits, not with the number of rules.
+3. A candidate must then pass, in order: ``requires`` (context regexes within
+   ``requires_window``), ``exclude_before``, ``min_entropy``, ``stopwords``, ``allowlist``,
+   the placeholder filter (secrets only) and the rule's ``validator`` (checksums etc.).
+4. Overlapping candidates of one category are resolved in favour of the higher
    ``priority``, then the longer match. Different categories may overlap (an e-mail inside
    a chat message is both ``pii`` and ``chat``).
 
