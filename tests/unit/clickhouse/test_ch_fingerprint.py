@@ -17,8 +17,9 @@ from leakmap.services.base import AuthState, ScanConfig, Transport
 from leakmap.services.clickhouse.fingerprint import (
     Probe,
     classify_http_answer,
-    mysql_greeting_version,
+    mysql_greeting,
     probe_http,
+    probe_native,
     transport_order,
 )
 from leakmap.services.clickhouse.http import refused_settings
@@ -132,18 +133,21 @@ def _greeting(version: bytes) -> bytes:
 
 
 @pytest.mark.parametrize(
-    ("raw", "version"),
+    ("raw", "expected"),
     [
-        (_greeting(b"24.8.4.13-ClickHouse"), "24.8.4.13"),
-        (_greeting(b"8.0.33"), None),  # a real MySQL
-        (_greeting(b"8.0.33-ClickHouse-not"), None),
-        (_greeting(b"evil-ClickHouse"), None),
-        (b"\x00\x00", None),
-        (b"J\x00\x00\x00\x0a" + b"A" * 500, None),  # no NUL terminator within bounds
+        (_greeting(b"24.8.4.13-ClickHouse"), (True, "24.8.4.13")),
+        (_greeting(b"20.2.1.1-ClickHouse"), (True, "20.2.1.1")),  # as in ClickHouse's docs
+        (_greeting(b"8.0.32-ClickHouse"), (True, None)),  # a MySQL-looking version: no CVEs
+        (_greeting(b"8.0.33"), (False, None)),  # a real MySQL
+        (_greeting(b"10.11.6-MariaDB-0+deb12u1"), (False, None)),
+        (_greeting(b"8.0.33-ClickHouse-not"), (False, None)),
+        (_greeting(b"evil-ClickHouse"), (False, None)),
+        (b"\x00\x00", (False, None)),
+        (b"J\x00\x00\x00\x0a" + b"A" * 500, (False, None)),  # no NUL within bounds
     ],
 )
-def test_mysql_greeting(raw: bytes, version: str | None) -> None:
-    assert mysql_greeting_version(raw) == version
+def test_mysql_greeting(raw: bytes, expected: tuple[bool, str | None]) -> None:
+    assert mysql_greeting(raw) == expected
 
 
 @pytest.mark.parametrize(
@@ -260,3 +264,18 @@ def test_interserver_error_without_query_headers() -> None:
     text = "Code: 516. DB::Exception: Authentication failed. (AUTHENTICATION_FAILED)"
     probe = classify_http_answer(401, httpx.Headers({}), text, 9009)
     assert probe is not None and probe.transport == Transport.INTERSERVER
+
+
+async def test_native_probe_reads_a_clickhouse_mysql_greeting() -> None:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(_greeting(b"23.8.2.7-ClickHouse"))  # server speaks first
+        await writer.drain()
+        await reader.read(1024)
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.20.79", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        probe = await probe_native(Network(), "127.0.20.79", port, tls=False, config=ScanConfig())
+    assert probe.transport == Transport.MYSQL
+    assert probe.version == "23.8.2.7"

@@ -39,7 +39,7 @@ from leakmap.services.clickhouse.safety import guard_sql
 __all__ = [
     "Probe",
     "classify_http_answer",
-    "mysql_greeting_version",
+    "mysql_greeting",
     "probe_http",
     "probe_native",
     "transport_order",
@@ -196,18 +196,27 @@ def _with_transport(p: Probe, t: Transport) -> Probe:
     return Probe(t, p.evidence, p.version, p.auth, p.details, p.silent)
 
 
-def mysql_greeting_version(raw: bytes) -> str | None:
-    """The ClickHouse version in a MySQL server greeting (``X.Y.Z-ClickHouse``), else None."""
+def mysql_greeting(raw: bytes) -> tuple[bool, str | None]:
+    """(is ClickHouse, its version) from a MySQL server greeting ``X.Y.Z-ClickHouse``.
+
+    A greeting that claims a MySQL-looking version (``8.0.32-ClickHouse``, as some servers
+    present themselves to MySQL tools) is ClickHouse without a usable version: ClickHouse
+    versions are 1.1.x or 18 and later.
+    """
     if len(raw) < 6 or raw[4] != 0x0A:
-        return None
+        return False, None
     end = raw.find(b"\x00", 5, 5 + 128)
     if end < 0:
-        return None
+        return False, None
     text = raw[5:end].decode("ascii", "replace")
     if not text.endswith("-ClickHouse"):
-        return None
-    version = text.removesuffix("-ClickHouse")
-    return version if parse_version(version) else None
+        return False, None
+    parsed = parse_version(text.removesuffix("-ClickHouse"))
+    if parsed is None:
+        return False, None
+    if parsed[0] >= 18 or parsed[:2] == (1, 1):
+        return True, text.removesuffix("-ClickHouse")
+    return True, None
 
 
 async def probe_native(
@@ -247,7 +256,9 @@ async def probe_native(
             details=details,
         )
     if not tls:
-        mysql = mysql_greeting_version(raw)
-        if mysql:
-            return Probe(Transport.MYSQL, evidence="MySQL greeting '-ClickHouse'", version=mysql)
+        is_ch, mysql_version = mysql_greeting(raw)
+        if is_ch:
+            return Probe(
+                Transport.MYSQL, evidence="MySQL greeting '-ClickHouse'", version=mysql_version
+            )
     return Probe(silent=not raw)
