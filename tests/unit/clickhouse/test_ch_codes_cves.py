@@ -77,6 +77,7 @@ def test_error_message_is_cleaned() -> None:
         (194, AuthState.REQUIRED),
         (516, AuthState.REQUIRED),
         (195, AuthState.UNKNOWN),
+        (497, AuthState.NONE),
     ],
 )
 def test_auth_codes(code: int, state: AuthState) -> None:
@@ -90,7 +91,7 @@ def test_516_note_admits_it_may_be_an_ip_restriction() -> None:
     assert mapped is not None and "IP" in mapped[1]
 
 
-@pytest.mark.parametrize("code", [60, 62, 164, 497, 0])
+@pytest.mark.parametrize("code", [60, 62, 164, 0])
 def test_other_codes_are_not_auth_verdicts(code: int) -> None:
     assert auth_from_code(code) is None
 

@@ -260,3 +260,24 @@ async def test_a_dropped_keepalive_connection_is_retried_once_with_a_new_query_i
         res = await ch.query("SELECT 1")
     assert res.ok and res.text() == "1\n"
     assert len(calls) == 2 and calls[0] != calls[1]
+
+
+async def test_logged_in_without_privileges_is_open_access_with_nothing_listed() -> None:
+    text = (
+        "Code: 497. DB::Exception: default: Not enough privileges. To execute this query, it's "
+        "necessary to have the grant SELECT ON system.one. (ACCESS_DENIED) (version 26.9.2.1)"
+    )
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        headers = {"X-ClickHouse-Exception-Code": "497", "X-ClickHouse-Server-Display-Name": "r"}
+        return httpx.Response(500, headers=headers, text=text)
+
+    network = Network(http_transport=httpx.MockTransport(handler))
+    ctx = ScanContext(ScanConfig(), network, Classifier.load())
+    result = await ClickHouse().assess(_endpoint(), ctx)
+    assert result.report.auth == AuthState.NONE
+    assert result.report.version == "26.9.2.1"
+    assert result.report.resources == ()
+    assert any("497" in n for n in result.report.notes)
+    caps = result.report.capabilities
+    assert (caps.file, caps.write, caps.ddl) == (None, None, None)  # nothing proven either way

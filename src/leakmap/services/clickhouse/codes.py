@@ -35,7 +35,8 @@ _VERSION_IN_TEXT = re.compile(r"\(version (\d{1,4}(?:\.\d{1,9}){1,3})")
 _VERSION = re.compile(r"^\s*v?(\d{1,4}(?:\.\d{1,9}){1,3})")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
-#: code -> (auth state, short reason). 192-195 are 18.x-19.x, 516 is ~20.x and later.
+#: code -> (auth state, short reason). 192-195 are 18.x-19.x, 497 and 516 are ~20.x and later.
+#: 497 comes after a successful login: the session exists, only the privilege is missing.
 AUTH_CODES: dict[int, tuple[AuthState, str]] = {
     192: (AuthState.REQUIRED, "code 192 UNKNOWN_USER: user 'default' does not exist"),
     193: (AuthState.REQUIRED, "code 193 WRONG_PASSWORD: an empty password is refused"),
@@ -44,6 +45,11 @@ AUTH_CODES: dict[int, tuple[AuthState, str]] = {
         AuthState.UNKNOWN,
         "code 195 IP_ADDRESS_NOT_ALLOWED: the scanner's address is not allowed for "
         "'default'; whether a password would be needed from an allowed network is unknown",
+    ),
+    497: (
+        AuthState.NONE,
+        "code 497 ACCESS_DENIED: 'default' logged in without a password but lacks the "
+        "privilege for this query",
     ),
     516: (
         AuthState.REQUIRED,

@@ -364,7 +364,8 @@ class ClickHouse:
                     auth = AuthState.UNKNOWN
                     what = f"code {err.code} {err.name}".rstrip() if err else f"HTTP {first.status}"
                     notes.append(f"the first query was refused ({what}): auth state unknown")
-                return self._report(endpoint, version, auth, notes=notes)
+                if auth != AuthState.NONE:
+                    return self._report(endpoint, version, auth, notes=notes)
             if first.refused_settings:
                 notes.append(
                     "the server refused these safety settings (profile limits apply instead): "
