@@ -284,21 +284,31 @@ def private_ip_port(value: str) -> bool:
     return private_ip(host)
 
 
+# Suffixes that only exist inside private networks.
 _INTERNAL_SUFFIXES = (
-    ".internal", ".local", ".localdomain", ".corp", ".lan", ".intranet", ".intra", ".consul",
-    ".cluster.local", ".home.arpa", ".private", ".priv", ".int", ".prod", ".staging",
+    ".internal", ".localdomain", ".corp", ".intranet", ".consul", ".cluster.local",
+    ".home.arpa",
 )  # fmt: skip
+# Suffixes that also end code identifiers (self.local, value.private): a name under them
+# must look like a host (three or more labels, or a digit or dash in it).
+_AMBIGUOUS_SUFFIXES = (".local", ".lan", ".intra", ".private", ".priv")
 
 
 def internal_hostname(value: str) -> bool:
-    """A multi-label host name under an internal-only suffix, not a file name or a version."""
+    """A multi-label host name under an internal-only suffix, not a code identifier,
+    a file name or a version."""
     name = value.lower().rstrip(".")
     labels = name.split(".")
     if len(labels) < 2 or any(not label for label in labels):
         return False
     if labels[0].isdigit() or all(label.isdigit() for label in labels[:-1]):
         return False
-    return name.endswith(_INTERNAL_SUFFIXES)
+    if name.endswith(_INTERNAL_SUFFIXES):
+        return True
+    if name.endswith(_AMBIGUOUS_SUFFIXES):
+        hostlike = len(labels) >= 3 or any(ch.isdigit() or ch == "-" for ch in name)
+        return hostlike
+    return False
 
 
 def mixed_alnum(value: str) -> bool:
