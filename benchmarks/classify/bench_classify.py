@@ -95,11 +95,29 @@ class Score:
         }
 
 
-def _leakmap_cmd(override: str | None) -> list[str] | None:
+def _script(name: str) -> str | None:
+    """The console script next to this interpreter (no pyenv shim in the timing), else PATH."""
+    local = Path(sys.executable).parent / name
+    return str(local) if local.exists() else shutil.which(name)
+
+
+def _leakmap_cmd(override: str | None) -> list[str]:
     if override:
         return override.split()
-    exe = shutil.which("leakmap")
+    exe = _script("leakmap")
     return [exe] if exe else [sys.executable, "-m", "leakmap"]
+
+
+def snapshot(rev: str, dest: Path) -> list[str]:
+    """Export ``src/`` of git revision ``rev`` to ``dest`` and return a command running that
+    leakmap (so the measurement does not follow uncommitted edits in the working tree)."""
+    repo = Path(__file__).resolve().parents[2]
+    dest.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", rev, "src"], capture_output=True, check=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    return ["env", f"PYTHONPATH={dest / 'src'}", sys.executable, "-m", "leakmap"]
 
 
 def parse_leakmap_jsonl(stdout: str, lines: list[str] | None = None) -> Run:
@@ -153,21 +171,23 @@ def _last_message(stderr: str) -> str:
     return "(no stderr)"
 
 
-def _timed(cmd: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[str] | None, float, str]:
+def _timed(
+    cmd: list[str], cwd: Path, timeout: float
+) -> tuple[subprocess.CompletedProcess[str] | None, float, str]:
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=3600)
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
     except FileNotFoundError as exc:
         return None, time.perf_counter() - t0, f"cannot run {cmd[0]}: {exc}"
     except subprocess.TimeoutExpired:
-        return None, time.perf_counter() - t0, "timed out after 3600 s"
+        return None, time.perf_counter() - t0, f"timed out after {timeout:.0f} s"
     return proc, time.perf_counter() - t0, ""
 
 
-def run_leakmap(corpus: Path, lines: list[str], override: str | None) -> Run:
-    cmd = _leakmap_cmd(override)
-    assert cmd is not None
-    proc, secs, err = _timed([*cmd, "classify", "--format", "jsonl", str(corpus)], corpus.parent)
+def run_leakmap(corpus: Path, lines: list[str], cmd: list[str], timeout: float) -> Run:
+    proc, secs, err = _timed(
+        [*cmd, "classify", "--format", "jsonl", str(corpus)], corpus.parent, timeout
+    )
     if proc is None:
         return Run("leakmap", ok=False, seconds=secs, error=err)
     if proc.returncode not in (0, 1):
@@ -185,12 +205,12 @@ def run_leakmap(corpus: Path, lines: list[str], override: str | None) -> Run:
     return run
 
 
-def run_detect_secrets(corpus: Path) -> Run:
-    exe = shutil.which("detect-secrets")
-    cmd = [exe] if exe else [sys.executable, "-m", "detect_secrets.main"]
+def run_detect_secrets(corpus: Path, timeout: float) -> Run:
+    exe = _script("detect-secrets")
+    cmd = [exe] if exe else [sys.executable, "-m", "detect_secrets"]
     # --all-files: the temp dir is not a git repository; the file is named relative to cwd
     proc, secs, err = _timed(
-        [*cmd, "scan", "--all-files", "--no-verify", corpus.name], corpus.parent
+        [*cmd, "scan", "--all-files", "--no-verify", corpus.name], corpus.parent, timeout
     )
     if proc is None:
         return Run("detect-secrets", ok=False, seconds=secs, error=err)
@@ -260,6 +280,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--style", choices=["main", "heldout"], default="main")
     ap.add_argument("--json", type=Path, help="also write the numbers to this file")
     ap.add_argument("--leakmap-cmd", help="command prefix for leakmap (default: leakmap on PATH)")
+    ap.add_argument(
+        "--rev",
+        help="measure leakmap as committed at this git revision (e.g. HEAD) instead of the "
+        "working tree",
+    )
+    ap.add_argument("--timeout", type=float, default=900, help="per-tool timeout in s (900)")
     ap.add_argument("--skip-detect-secrets", action="store_true")
     ap.add_argument("--top", type=int, default=5, help="FP/FN examples per category (default 5)")
     ap.add_argument("--keep", type=Path, help="keep the corpus and labels in this directory")
@@ -309,10 +335,29 @@ def _bench(args: argparse.Namespace, work: Path) -> int:
         },
     }
     runs: list[Run] = []
-    lm = run_leakmap(corpus, lines, args.leakmap_cmd)
+    if args.rev:
+        cmd = snapshot(args.rev, work / "leakmap-snapshot")
+        rev = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(Path(__file__).resolve().parents[2]),
+                "rev-parse",
+                "--short",
+                args.rev,
+            ],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        print(f"  leakmap: git revision {rev}")
+        out["leakmap_rev"] = rev
+    else:
+        cmd = _leakmap_cmd(args.leakmap_cmd)
+        print("  leakmap: working tree")
+    lm = run_leakmap(corpus, lines, cmd, args.timeout)
     runs.append(lm)
     if not args.skip_detect_secrets:
-        runs.append(run_detect_secrets(corpus))
+        runs.append(run_detect_secrets(corpus, args.timeout))
 
     print()
     print(f"{'tool':<15}{'category':<16}{'P':>7}{'R':>7}{'F1':>7}{'TP':>7}{'FP':>7}{'FN':>7}")
