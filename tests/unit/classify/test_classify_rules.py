@@ -87,3 +87,11 @@ def test_positive_alone_in_a_batch(clf: Classifier, rule_id: str, i: int, templa
     assert [[(m.rule, m.start, m.end) for m in ms] for ms in batch] == [
         [(m.rule, m.start, m.end) for m in clf.scan(t)] for t in texts
     ]
+
+
+_PREFIX = {"secret": "secret.", "pii": "pii.", "chat": "chat.", "infrastructure": "infra."}
+
+
+@pytest.mark.parametrize("rule", builtin_rules(trusted=False), ids=lambda r: r.id)
+def test_rule_id_names_its_category(rule: Any) -> None:
+    assert rule.id.startswith(_PREFIX[rule.category.value])
