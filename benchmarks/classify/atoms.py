@@ -273,6 +273,9 @@ def provider_key(d: Draft) -> tuple[fakes.SecretProvider, str, str]:
     return p, token, host
 
 
+_ALNUM_ONLY = str.maketrans("!#%^&*-_=+.~", "QwErTy123456")
+
+
 def _generic_value(rng: random.Random, n: int | None = None) -> str:
     alphabet = ALNUM + "!#%^&*-_=+.~"
     while True:
@@ -481,8 +484,12 @@ def secret_text(d: Draft) -> str:
                 "auth_token",
                 "ENCRYPTION_KEY",
                 "passwd",
+                "api_key",
+                "INTERNAL_API_KEY",
             ]
         )
+        if key.lower().endswith("api_key"):  # an in-house key: long, alphanumeric
+            v = _generic_value(rng, rng.randint(32, 48)).translate(_ALNUM_ONLY)
         return rng.choice([f"{key}={v}", f'{key}="{v}"', f"{key}: {v}"])
     if r < 0.98:
         url = (
@@ -563,8 +570,11 @@ def secret_json(d: Draft) -> JsonFrag:
         v = _generic_value(rng)
         d.pos("secret", "generic_assignment", v)
         key = rng.choice(
-            ["password", "client_secret", "secret_key", "api_secret", "webhook_secret"]
+            ["password", "client_secret", "secret_key", "api_secret", "webhook_secret", "api_key"]
         )
+        if key == "api_key":  # an in-house key: long, alphanumeric
+            v = _generic_value(rng, rng.randint(32, 48)).translate(_ALNUM_ONLY)
+            return rng.choice([{key: v}, {"service": {"name": "search", "api_key": v}}])
         return rng.choice([{key: v}, {"db": {"user": "app", key: v}}])
     key = rand(rng, B64, 86) + "=="
     d.pos("secret", "azure_storage", key)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -19,6 +22,7 @@ from benchmarks.classify.bench_classify import (
 from benchmarks.classify.corpus import LineRecord, generate, main
 from benchmarks.classify.oracle import violations
 
+ROOT = Path(__file__).resolve().parents[3]
 STYLES = ["main", "heldout"]
 DECOYS = {
     "main": [
@@ -157,6 +161,32 @@ def test_fake_keys_have_the_published_shape(provider: fakes.SecretProvider) -> N
         token = provider.make(rng)
         assert re.fullmatch(SHAPES[provider.kind], token), token[:12]
         assert token not in fakes.EXAMPLE_KEYS
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_output_does_not_depend_on_the_hash_seed(style: str, tmp_path: Path) -> None:
+    outs = []
+    for hashseed in ("1", "2"):
+        out, lab = tmp_path / f"c{hashseed}.log", tmp_path / f"l{hashseed}.jsonl"
+        cmd = [
+            sys.executable,
+            "-m",
+            "benchmarks.classify.corpus",
+            "--lines",
+            "150",
+            "--seed",
+            "2",
+            "--style",
+            style,
+            "--out",
+            str(out),
+            "--labels",
+            str(lab),
+        ]
+        env = dict(os.environ, PYTHONHASHSEED=hashseed)
+        subprocess.run(cmd, check=True, env=env, cwd=ROOT, capture_output=True)
+        outs.append(out.read_bytes() + lab.read_bytes())
+    assert outs[0] == outs[1]
 
 
 def test_cli_writes_text_and_labels_line_for_line(tmp_path: Path) -> None:
