@@ -449,6 +449,15 @@ def fam_chat_record(d: Draft, want: frozenset[str]) -> list[Draft]:
 def fam_flat_chat(d: Draft, want: frozenset[str]) -> list[Draft]:
     rng = d.rng
     parts = _text_fill(d, want)
+    if CHAT not in want:  # conversation metadata without content: a chat hard negative
+        parts.insert(
+            0,
+            d.neg(
+                "chat_metadata",
+                f"event=conversation.closed turns={rng.randint(1, 40)} "
+                f"messages_count={rng.randint(1, 80)} role=member",
+            ),
+        )
     d.text = f"{d.iso()} conv={d.neg('uuid', uuid4(rng))[:8]} " + " ".join(parts)
     return [d]
 
@@ -524,11 +533,11 @@ def _dotenv_lines(d: Draft, want: frozenset[str]) -> list[Draft]:
     if INFRA in want:
 
         def infra(x: Draft) -> str:
-            return rng.choice(["REDIS_HOST=", "CLICKHOUSE_HOST=", "MODEL_DIR="]) + (
-                x.pos(INFRA, "internal_host", internal_host(rng))
-                if rng.random() < 0.6
-                else x.pos(INFRA, "server_path", server_path(rng))
-            )
+            if rng.random() < 0.6:
+                name = rng.choice(["REDIS_HOST=", "CLICKHOUSE_HOST=", "QDRANT_HOST="])
+                return name + x.pos(INFRA, "internal_host", internal_host(rng))
+            name = rng.choice(["MODEL_DIR=", "CONFIG_PATH=", "LOG_FILE="])
+            return name + x.pos(INFRA, "server_path", server_path(rng))
 
         lines.insert(rng.randint(0, len(lines)), ("", infra))
     for name, fn in lines:
@@ -671,7 +680,8 @@ _PY_CODE = [
 def _py_frame(x: Draft) -> str:
     rng = x.rng
     if rng.random() < 0.3:
-        path = server_path(rng).rstrip("/")
+        pkg = rng.choice(["openai", "anthropic", "httpx", "httpcore", "starlette", "sqlalchemy"])
+        path = f"/usr/local/lib/python3.11/site-packages/{pkg}/{rng.choice(['_client', 'base'])}.py"
     else:
         app = rng.choice(["chat-api", "gateway"])
         path = f"/srv/{app}/app/{rng.choice(['main', 'llm', 'db'])}.py"
