@@ -156,19 +156,22 @@ class _Compiled:
         return self._allowlist
 
 
-def _build(literals: dict[int, tuple[str, ...]]) -> Any:
-    """One Aho-Corasick automaton: literal -> (length, owning rule indexes); None if empty."""
+def _build(compiled: Sequence[_Compiled], shapes: bool) -> Any:
+    """One Aho-Corasick automaton: literal -> (length, anchored rules, windowed rules);
+    None when no rule has such literals."""
     import ahocorasick
 
-    owners: dict[str, list[int]] = {}
-    for idx, words in literals.items():
-        for word in words:
-            owners.setdefault(word, []).append(idx)
+    owners: dict[str, list[_Compiled]] = {}
+    for c in compiled:
+        for word in c.rule.shapes if shapes else c.rule.keywords:
+            owners.setdefault(word, []).append(c)
     if not owners:
         return None
     automaton: Any = ahocorasick.Automaton()
-    for word, idx_list in owners.items():
-        automaton.add_word(word, (len(word), tuple(idx_list)))
+    for word, rules in owners.items():
+        anchored = tuple(c for c in rules if c.anchor)
+        windowed = tuple(c for c in rules if not c.anchor)
+        automaton.add_word(word, (len(word), anchored, windowed))
     automaton.make_automaton()
     return automaton
 
@@ -193,8 +196,8 @@ class Classifier:
         self._keywordless = tuple(
             c for c in self._compiled if not c.rule.keywords and not c.rule.shapes
         )
-        self._automaton: Any = _build({c.index: c.rule.keywords for c in self._compiled})
-        self._shape_automaton: Any = _build({c.index: c.rule.shapes for c in self._compiled})
+        self._automaton: Any = _build(self._compiled, shapes=False)
+        self._shape_automaton: Any = _build(self._compiled, shapes=True)
 
     @classmethod
     def load(
@@ -258,10 +261,9 @@ class Classifier:
     def _candidates(self, text: str) -> list[_Cand]:
         n = len(text)
         out: list[_Cand] = []
-        compiled = self._compiled
         check = self._check
-        spans: dict[int, list[list[int]]] = {}
-        reach: dict[int, int] = {}  # anchored rule -> end of its last regex match
+        spans: dict[_Compiled, list[list[int]]] = {}
+        reach: dict[_Compiled, int] = {}  # anchored rule -> end of its last regex match
         # category -> (value end, priority) of the last accepted anchored match: a hit of a
         # rule with no higher priority that starts before that end could only give an
         # overlapping finding of the same category, which the overlap resolution drops.
@@ -272,42 +274,39 @@ class Classifier:
         ):
             if automaton is None:
                 continue
-            for end, (klen, owners) in automaton.iter(view(text)):
+            for end, (klen, anchored, windowed) in automaton.iter(view(text)):
                 end -= shift
                 start = end - klen + 1
                 if start < 0:
                     start = 0
-                for idx in owners:
-                    c = compiled[idx]
+                for c in anchored:
+                    if start < reach.get(c, -1):
+                        continue  # inside this rule's previous match: same finding
+                    last = accepted.get(c.category)
+                    if last is not None and start < last[0] and c.priority <= last[1]:
+                        continue
+                    m = (c._pattern or c.pattern).match(text, start)
+                    if m is not None:
+                        reach[c] = m.end()
+                        ve = check(c, text, m, out)
+                        if ve > 0 and (last is None or ve > last[0]):
+                            accepted[c.category] = (ve, c.priority)
+                for c in windowed:
                     if c.upper:
                         hit = text[start : end + 1]
                         if hit != hit.upper():
                             continue
-                    if c.anchor:
-                        if start < reach.get(idx, -1):
-                            continue  # inside this rule's previous match: same finding
-                        last = accepted.get(c.category)
-                        if last is not None and start < last[0] and c.priority <= last[1]:
-                            continue
-                        m = (c._pattern or c.pattern).match(text, start)
-                        if m is not None:
-                            reach[idx] = m.end()
-                            ve = check(c, text, m, out)
-                            if ve > 0 and (last is None or ve > last[0]):
-                                accepted[c.category] = (ve, c.priority)
-                        continue
                     s = start - c.before
                     e = end + 1 + c.window
-                    lst = spans.get(idx)
+                    lst = spans.get(c)
                     if lst is None:
-                        spans[idx] = [[s, e]]
+                        spans[c] = [[s, e]]
                     elif s <= lst[-1][1]:
                         if e > lst[-1][1]:
                             lst[-1][1] = e
                     else:
                         lst.append([s, e])
-        for idx, windows in spans.items():
-            c = compiled[idx]
+        for c, windows in spans.items():
             for s, e in windows:
                 self._run(c, text, max(0, s), min(n, e), out)
         for c in self._keywordless:
@@ -360,13 +359,13 @@ class Classifier:
     def _finish(cands: list[_Cand]) -> list[Match]:
         if not cands:
             return []
-        cands.sort(key=lambda x: (-x[2].rule.priority, x[0] - x[1], x[0], x[2].index))
+        cands.sort(key=lambda x: (-x[2].priority, x[0] - x[1], x[0], x[2].index))
         # Kept intervals per category: disjoint, so sorted by start they are sorted by end
         # too and only the predecessor of a new interval can overlap it.
         kept: dict[DataCategory, tuple[list[int], list[int]]] = {}
         result: list[Match] = []
         for s, e, c, value in cands:
-            starts, ends = kept.setdefault(c.rule.category, ([], []))
+            starts, ends = kept.setdefault(c.category, ([], []))
             i = bisect.bisect_left(starts, e)
             if i and ends[i - 1] > s:
                 continue

@@ -56,13 +56,14 @@ _PLACEHOLDER_WORDS = (
     "change-me", "change_me", "redacted", "masked", "dummy", "your", "insert", "replace",
     "sample", "_here", "0123456789", "123456789", "abcdefghij", "qwerty",
 )  # fmt: skip
-_PLACEHOLDER = re.compile(r"<[^>]*>|%s\b|^\$[a-z_]\w*$|(.)\1{5,}")
+_PLACEHOLDER = re.compile(
+    "|".join(re.escape(w) for w in _PLACEHOLDER_WORDS) + r"|<[^>]*>|%s\b|^\$[a-z_]\w*$|(.)\1{5,}"
+)
 
 
 def is_placeholder(value: str) -> bool:
     """True for templates, masks, documented examples and similar non-secrets."""
-    low = value.lower()
-    return any(word in low for word in _PLACEHOLDER_WORDS) or bool(_PLACEHOLDER.search(low))
+    return _PLACEHOLDER.search(value.lower()) is not None
 
 
 # --- payment cards -------------------------------------------------------------------------
