@@ -5,6 +5,7 @@ Safety settings sent with every query (unless the server refused one of them bef
 
     readonly=1 max_execution_time max_result_rows max_result_bytes result_overflow_mode=break
     max_rows_to_read max_bytes_to_read read_overflow_mode=break max_threads=1 max_memory_usage
+    max_block_size (about the sample size, so a LIMIT stops reading early)
 
 A server that refuses a setting (code 164 "Cannot override setting (x) in readonly mode" in a
 readonly profile, code 115 "Unknown setting x" on old versions, code 452 for a settings
@@ -41,7 +42,7 @@ __all__ = [
 QUERY_ID_PREFIX = "leakmap-"
 #: 164 READONLY, 115 UNKNOWN_SETTING, 452 SETTING_CONSTRAINT_VIOLATION
 _SETTING_REFUSAL_CODES = frozenset({164, 115, 452})
-_MAX_RETRIES = 12
+_MAX_RETRIES = 16  # more than there are settings: each retry drops at least one
 
 
 def safe_settings(config: ScanConfig) -> dict[str, str]:
@@ -57,6 +58,8 @@ def safe_settings(config: ScanConfig) -> dict[str, str]:
         "max_bytes_to_read": str(max(config.max_response_bytes * 16, 256 * 1024 * 1024)),
         "read_overflow_mode": "break",
         "max_threads": "1",
+        # small blocks: LIMIT n then stops after reading about n rows, not 65536
+        "max_block_size": str(min(65_536, max(128, rows))),
         "max_memory_usage": str(512 * 1024 * 1024),
     }
 
