@@ -21,6 +21,7 @@ from functools import cache
 __all__ = [
     "VALIDATORS",
     "Validator",
+    "conversational",
     "email_tld",
     "iban",
     "internal_hostname",
@@ -312,6 +313,23 @@ def internal_hostname(value: str) -> bool:
     return False
 
 
+_CONVERSATIONAL = frozenset(
+    "i i'm im you you're your my me we our us please thanks thank sure okay ok how what why "
+    "when where which who can could would should help here hello hi hey sorry let tell "
+    "explain write summarise summarize translate draft give show".split()
+)
+
+
+def conversational(value: str) -> bool:
+    """Text that reads like a chat turn rather than a log field: a question or exclamation,
+    or a conversational word (I, you, please, how, sure, ...)."""
+    text = value.strip()
+    if text.endswith(("?", "!")):
+        return True
+    words = {w.strip(".,;:!?'\"()").lower() for w in text.split()}
+    return not words.isdisjoint(_CONVERSATIONAL)
+
+
 def mixed_alnum(value: str) -> bool:
     """Upper-case letters, lower-case letters and digits all present (random tokens)."""
     return (
@@ -334,6 +352,7 @@ VALIDATORS: dict[str, Validator] = {
     "luhn": luhn,
     "iban": iban,
     "phone": phone,
+    "conversational": conversational,
     "email_tld": email_tld,
     "ssn": ssn,
     "jwt": jwt,
