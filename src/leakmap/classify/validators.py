@@ -313,11 +313,12 @@ def internal_hostname(value: str) -> bool:
     return False
 
 
-_CONVERSATIONAL = frozenset(  # noqa: SIM905 - a word list reads better as one string
+_CONVERSATIONAL_WORDS = (
     "i i'm im you you're your my me we our us please thanks thank sure okay ok how what why "
     "when where which who can could would should help here hello hi hey sorry let tell "
-    "explain write summarise summarize translate draft give show".split()
+    "explain write summarise summarize translate draft give show"
 )
+_CONVERSATIONAL = frozenset(_CONVERSATIONAL_WORDS.split())
 
 
 def conversational(value: str) -> bool:
