@@ -99,6 +99,7 @@ def test_hard_negative(clf: Classifier, line: str) -> None:
 HOSTILE = {
     "user-labels": "User: a b c d " * 7000,
     "user-colons": "user: " * 17000,
+    "labels-no-spaces": "human:/" * 15000,
     "role-keys": '"role":"user","content":"' * 4000,
     "escaped-role": '\\"role\\":\\"user\\",\\"content\\":\\"' * 3000,
     "at-signs": "@" * 100000,
