@@ -42,9 +42,63 @@ from leakmap.services.base import DataCategory
 if TYPE_CHECKING:
     from leakmap.classify.engine import Classifier
 
-__all__ = ["InputError", "OutputFormat", "classify_command", "register", "strip_control"]
+__all__ = [
+    "DOCUMENT_SCHEMA",
+    "FINDING_SCHEMA",
+    "SCHEMA",
+    "InputError",
+    "OutputFormat",
+    "classify_command",
+    "register",
+    "strip_control",
+]
 
 SCHEMA = "leakmap.classify/1"
+
+#: JSON Schema of one finding: a ``--format jsonl`` line, an item of the json document.
+FINDING_SCHEMA: dict[str, object] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "leakmap classify finding",
+    "type": "object",
+    "required": ["path", "line", "start", "end", "category", "rule", "redacted"],
+    "additionalProperties": False,
+    "properties": {
+        "path": {"type": "string", "description": "file as given, or '-' for stdin"},
+        "line": {"type": "integer", "minimum": 1},
+        "start": {"type": "integer", "minimum": 0, "description": "character offset in line"},
+        "end": {"type": "integer", "minimum": 0},
+        "category": {"enum": ["secret", "pii", "chat", "infrastructure"]},
+        "rule": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*(\\.[a-z0-9][a-z0-9_-]*)+$"},
+        "redacted": {"type": "string", "pattern": "…#[0-9a-f]{6}$"},
+        "value": {"type": "string", "description": "raw value, only with --show-secrets"},
+    },
+}
+
+#: JSON Schema of the ``--format json`` document.
+DOCUMENT_SCHEMA: dict[str, object] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "leakmap classify report",
+    "type": "object",
+    "required": ["schema", "findings", "summary"],
+    "additionalProperties": False,
+    "properties": {
+        "schema": {"const": SCHEMA},
+        "findings": {"type": "array", "items": FINDING_SCHEMA},
+        "summary": {
+            "type": "object",
+            "required": ["findings", "by_category"],
+            "additionalProperties": False,
+            "properties": {
+                "findings": {"type": "integer", "minimum": 0},
+                "by_category": {
+                    "type": "object",
+                    "propertyNames": {"enum": ["secret", "pii", "chat", "infrastructure"]},
+                    "additionalProperties": {"type": "integer", "minimum": 1},
+                },
+            },
+        },
+    },
+}
 _SEGMENT = 4 * 1024 * 1024  # longest piece of a line read at once
 _BATCH_CHARS = 256 * 1024  # characters scanned in one classifier call
 _BATCH_LINES = 1024

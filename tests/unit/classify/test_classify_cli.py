@@ -72,6 +72,21 @@ def secrets_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[s
     return path, values
 
 
+def test_outputs_follow_their_json_schema(secrets_file: tuple[Path, list[str]]) -> None:
+    import jsonschema
+
+    path, _ = secrets_file
+    jsonschema.Draft202012Validator.check_schema(cmd.DOCUMENT_SCHEMA)
+    _, out = _invoke(str(path), "--format", "json")
+    jsonschema.validate(json.loads(out), cmd.DOCUMENT_SCHEMA)
+    for show in ([], ["--show-secrets"]):
+        _, out = _invoke(str(path), "--format", "jsonl", *show)
+        for line in out.splitlines():
+            jsonschema.validate(json.loads(line), cmd.FINDING_SCHEMA)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"path": "-", "line": 0}, cmd.FINDING_SCHEMA)
+
+
 @pytest.mark.parametrize("fmt", ["text", "json", "jsonl"])
 def test_no_raw_secret_in_any_format(secrets_file: tuple[Path, list[str]], fmt: str) -> None:
     path, values = secrets_file
