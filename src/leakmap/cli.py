@@ -8,13 +8,15 @@ something), 2 usage error or a lab that cannot start (one line on stderr, no tra
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
+from importlib import import_module
 
 import typer
 
 from leakmap import __version__
 from leakmap.errors import LeakmapError
 
-__all__ = ["app", "main"]
+__all__ = ["COMMAND_MODULES", "app", "main"]
 
 app = typer.Typer(
     name="leakmap",
@@ -41,15 +43,28 @@ def _root(
     """leakmap: discover, fingerprint, prove access, sample, classify, report."""
 
 
-def _register_commands() -> None:
-    from leakmap.commands import classify, lab, scan
+#: command name -> the module that registers it. Only the module of the command being run is
+#: imported (``leakmap classify`` must not pay for the scanner's and the lab's imports).
+COMMAND_MODULES = {
+    "scan": "leakmap.commands.scan",
+    "classify": "leakmap.commands.classify",
+    "lab": "leakmap.commands.lab",
+}
 
-    for module in (scan, classify, lab):
-        module.register(app)
+
+def _register_commands(argv: Sequence[str] = ()) -> None:
+    """Register the command named first in ``argv``, or every command (for help and errors)."""
+    first = next((arg for arg in argv if not arg.startswith("-")), None)
+    names = [first] if first in COMMAND_MODULES else list(COMMAND_MODULES)
+    registered = {info.name for info in app.registered_commands}
+    registered |= {info.name for info in app.registered_groups}
+    for name in names:
+        if name not in registered:
+            import_module(COMMAND_MODULES[name]).register(app)
 
 
 def main() -> None:
-    _register_commands()
+    _register_commands(sys.argv[1:])
     try:
         app()
     except LeakmapError as exc:
