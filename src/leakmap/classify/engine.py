@@ -45,11 +45,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from leakmap.categories import DataCategory
 from leakmap.classify.redact import redact
 from leakmap.classify.rules import Rule, builtin_rules, check_unique, load_rule_file
 from leakmap.classify.validators import VALIDATORS, Validator, is_placeholder, shannon_entropy
 from leakmap.errors import UsageError
-from leakmap.services.base import DataCategory
 
 __all__ = ["Classifier", "Match"]
 

@@ -54,8 +54,8 @@ from pydantic import (
     model_validator,
 )
 
+from leakmap.categories import DataCategory
 from leakmap.errors import RuleFileError
-from leakmap.services.base import DataCategory
 
 __all__ = [
     "BUILTIN_RULE_FILES",

@@ -36,8 +36,8 @@ from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 
+from leakmap.categories import DataCategory
 from leakmap.errors import UsageError
-from leakmap.services.base import DataCategory
 
 if TYPE_CHECKING:
     from leakmap.classify.engine import Classifier

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from leakmap.categories import DataCategory
 from leakmap.findings import Finding
 
 if TYPE_CHECKING:
@@ -59,13 +60,6 @@ class AuthState(StrEnum):
     NONE = "none"
     REQUIRED = "required"
     UNKNOWN = "unknown"
-
-
-class DataCategory(StrEnum):
-    SECRET = "secret"  # noqa: S105 - a category name, not a password
-    PII = "pii"
-    CHAT = "chat"
-    INFRASTRUCTURE = "infrastructure"
 
 
 class _Frozen(BaseModel):

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from leakmap.categories import DataCategory
 from leakmap.classify import Classifier, Match, redact, value_hash
 from leakmap.classify import validators as v
 from leakmap.errors import RuleFileError, UsageError
-from leakmap.services.base import DataCategory
 
 GHP = "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z5A"
 
