@@ -20,7 +20,8 @@ How a scan works:
    So the cost grows with the number of hits, not with the number of rules.
 3. A candidate must then pass, in order: ``requires`` (context regexes within
    ``requires_window``), ``exclude_before``, ``min_entropy``, ``stopwords``, ``allowlist``,
-   the placeholder filter (secrets only) and the rule's ``validator`` (checksums etc.).
+   the placeholder filter (secrets, unless ``placeholder_filter: false``) and the rule's
+   ``validator`` (checksums etc.).
 4. Overlapping candidates of one category are resolved in favour of the higher
    ``priority``, then the longer match. Different categories may overlap (an e-mail inside
    a chat message is both ``pii`` and ``chat``).
@@ -96,6 +97,7 @@ class _Compiled:
 
     __slots__ = (
         "_allowlist",
+        "_alt",
         "_excludes",
         "_pattern",
         "_requires",
@@ -119,7 +121,7 @@ class _Compiled:
         self.flags = re.IGNORECASE if rule.ignore_case else 0
         self.group = rule.secret_group
         self.validator: Validator | None = VALIDATORS[rule.validator] if rule.validator else None
-        self.is_secret = rule.category is DataCategory.SECRET
+        self.is_secret = rule.category is DataCategory.SECRET and rule.placeholder_filter
         self.before = rule.window if rule.window_before is None else rule.window_before
         self.upper = rule.keyword_case == "upper"
         self.anchor = rule.anchor
@@ -127,6 +129,7 @@ class _Compiled:
         self.priority = rule.priority
         self.window = rule.window
         self._pattern: re.Pattern[str] | None = None
+        self._alt: tuple[str, ...] | None = None
         self._requires: tuple[re.Pattern[str], ...] | None = None
         self._allowlist: tuple[re.Pattern[str], ...] | None = None
         self._excludes: tuple[re.Pattern[str], ...] | None = None
@@ -136,6 +139,18 @@ class _Compiled:
         if self._pattern is None:
             self._pattern = re.compile(self.rule.regex, self.flags)
         return self._pattern
+
+    @property
+    def alt_groups(self) -> tuple[str, ...]:
+        """Named groups ``<secret_group>_*``: alternative places of the value."""
+        if self._alt is None:
+            prefix = f"{self.group}_" if isinstance(self.group, str) else None
+            self._alt = tuple(
+                name
+                for name in sorted(self.pattern.groupindex, key=self.pattern.groupindex.__getitem__)
+                if prefix is not None and name.startswith(prefix)
+            )
+        return self._alt
 
     @property
     def requires(self) -> tuple[re.Pattern[str], ...]:
@@ -274,6 +289,9 @@ class Classifier:
         ):
             if automaton is None:
                 continue
+            # Each pass walks the text from its start: what the previous pass accepted says
+            # nothing about this pass's earlier hits.
+            accepted.clear()
             for end, (klen, anchored, windowed) in automaton.iter(view(text)):
                 end -= shift
                 start = end - klen + 1
@@ -329,11 +347,20 @@ class Classifier:
         return the value's end offset, else return -1."""
         if m is None:
             return -1
-        value = m.group(c.group)
+        group = c.group
+        value = m.group(group)
+        if value is None and c.alt_groups:
+            # Alternatives of the value (e.g. one per quoting style) are named
+            # ``<secret_group>_<suffix>``: the first that took part in the match holds it.
+            for alt in c.alt_groups:
+                value = m.group(alt)
+                if value is not None:
+                    group = alt
+                    break
         if not value:
             return -1
         rule = c.rule
-        vs, ve = m.span(c.group)
+        vs, ve = m.span(group)
         if rule.requires:
             lo, hi = max(0, vs - rule.requires_window), ve + rule.requires_window
             if not all(p.search(text, lo, hi) for p in c.requires):

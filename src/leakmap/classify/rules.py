@@ -14,7 +14,9 @@ A rule file is a YAML document ``{"rules": [RULE, ...]}``; each rule::
     anchor: true                       # the match starts exactly where a keyword starts:
                                        # one anchored regex match per hit, no window search
     regex: 'sk-proj-[A-Za-z0-9_-]{58,74}T3BlbkFJ[A-Za-z0-9_-]{58,74}'
-    secret_group: 0                    # group (number or name) holding the value; 0 = whole match
+    secret_group: 0                    # group (number or name) holding the value; 0 = whole match;
+                                       # named groups <name>_a, <name>_b ... are alternatives
+                                       # (the first that took part in the match holds the value)
     ignore_case: false
     min_entropy: 3.5                   # minimum Shannon entropy (bits/char) of the value
     validator: luhn                    # a function in validators.py (see VALIDATORS)
@@ -24,6 +26,7 @@ A rule file is a YAML document ``{"rules": [RULE, ...]}``; each rule::
                                        # before the value: a match drops the candidate
     allowlist: ['EXAMPLE$']            # regexes: a value matching one is not a finding
     stopwords: [example]               # lower-case substrings: a value containing one is dropped
+    placeholder_filter: true           # secrets: drop templates and masks (is_placeholder)
     window: 512                        # characters searched after a hit (and before it,
     window_before: 16                  # unless window_before says otherwise)
     priority: 50                       # overlap winner within a category (higher = more specific)
@@ -94,6 +97,7 @@ class Rule(BaseModel):
     requires_window: int = Field(default=512, ge=0, le=65536)
     allowlist: tuple[str, ...] = ()
     stopwords: tuple[str, ...] = ()
+    placeholder_filter: bool = True
     window: int = Field(default=384, ge=0, le=65536)
     window_before: int | None = Field(default=None, ge=0, le=65536)
     priority: int = 50

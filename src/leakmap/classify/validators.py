@@ -30,11 +30,14 @@ __all__ = [
     "luhn",
     "mixed_alnum",
     "mixed_password",
+    "opaque_token",
     "phone",
+    "private_host",
     "private_ip",
     "private_ip_dashed",
     "private_ip_nonloopback",
     "private_ip_port",
+    "prose",
     "shannon_entropy",
     "ssn",
 ]
@@ -186,6 +189,10 @@ _NOT_A_PERSON = frozenset(
 )  # fmt: skip
 
 
+# Names that resolve only inside a network or the DNS tree itself: never a mailbox domain.
+_NOT_MAIL_DOMAINS = (".home.arpa", ".in-addr.arpa", ".ip6.arpa", ".internal", ".local", ".lan")
+
+
 def email_tld(value: str) -> bool:
     """An e-mail address whose domain ends in a real TLD and whose local part is not a
     placeholder such as ``you@`` or ``git@``."""
@@ -194,7 +201,10 @@ def email_tld(value: str) -> bool:
         return False
     if local.lower() in _NOT_A_PERSON:
         return False
-    tld = domain.rsplit(".", 1)[1].lower()
+    low = domain.lower()
+    if low.endswith(_NOT_MAIL_DOMAINS):
+        return False
+    tld = low.rsplit(".", 1)[1]
     return tld in _tlds()
 
 
@@ -289,11 +299,11 @@ def private_ip_port(value: str) -> bool:
 # Suffixes that only exist inside private networks.
 _INTERNAL_SUFFIXES = (
     ".internal", ".localdomain", ".corp", ".intranet", ".consul", ".cluster.local",
-    ".home.arpa",
+    ".home.arpa", ".intra", ".internal.cloudapp.net",
 )  # fmt: skip
 # Suffixes that also end code identifiers (self.local, value.private): a name under them
 # must look like a host (three or more labels, or a digit or dash in it).
-_AMBIGUOUS_SUFFIXES = (".local", ".lan", ".intra", ".private", ".priv")
+_AMBIGUOUS_SUFFIXES = (".local", ".lan", ".private", ".priv")
 
 
 def internal_hostname(value: str) -> bool:
@@ -313,10 +323,26 @@ def internal_hostname(value: str) -> bool:
     return False
 
 
+def private_host(value: str) -> bool:
+    """The target of a remote shell command that names a private machine: a private
+    address, a name under an internal suffix, or a bare (single-label) host name."""
+    name = value.lower().rstrip(".")
+    if not name or name in ("localhost", "-"):
+        return False
+    if all(part.isdigit() for part in name.split(".")):
+        return private_ip_nonloopback(name)
+    if "." not in name:
+        # a bare name: a host on the local network (db1, bastion), not a file or option
+        return any(ch.isalpha() for ch in name) and not name.startswith("-")
+    return internal_hostname(name) or name.endswith(_AMBIGUOUS_SUFFIXES)
+
+
 _CONVERSATIONAL_WORDS = (
     "i i'm im you you're your my me we our us please thanks thank sure okay ok how what why "
     "when where which who can could would should help here hello hi hey sorry let tell "
-    "explain write summarise summarize translate draft give show"
+    "explain write summarise summarize translate draft give show question quick need want "
+    "know idea ideas advice recommend suggest necesito ayuda puedes kannst bitte hilfe "
+    "pourrais aide merci"
 )
 _CONVERSATIONAL = frozenset(_CONVERSATIONAL_WORDS.split())
 
@@ -329,6 +355,35 @@ def conversational(value: str) -> bool:
         return True
     words = {w.strip(".,;:!?'\"()").lower() for w in text.split()}
     return not words.isdisjoint(_CONVERSATIONAL)
+
+
+def prose(value: str) -> bool:
+    """Natural-language text, not an identifier or a log field: at least three words, most
+    of them words made of letters (a token, digest or blob is not a word)."""
+    words = value.split()
+    if len(words) < 3:
+        return False
+    alpha = 0
+    for w in words:
+        core = w.strip(".,;:!?'\"()-")
+        if len(core) <= 40 and core.replace("'", "").isalpha():
+            alpha += 1
+    return alpha * 3 >= len(words) * 2
+
+
+_CREDENTIAL_FIELD = re.compile(r"(?i)key|secret|token|passw|credential|private")
+
+
+def opaque_token(value: str) -> bool:
+    """A value that may be a credential: not a bare base64 JSON object such as a page
+    cursor or a continuation state (``eyJvZmZzZXQiOjEwfQ``), unless that object holds a
+    credential-named field. A JWT (with dots) is not judged here."""
+    if not value.startswith(("eyJ", "eyI")) or "." in value:
+        return True
+    decoded = _b64url_json(value)
+    if not isinstance(decoded, dict):
+        return True
+    return any(isinstance(k, str) and _CREDENTIAL_FIELD.search(k) for k in decoded)
 
 
 def mixed_alnum(value: str) -> bool:
@@ -354,14 +409,17 @@ VALIDATORS: dict[str, Validator] = {
     "iban": iban,
     "phone": phone,
     "conversational": conversational,
+    "prose": prose,
     "email_tld": email_tld,
     "ssn": ssn,
     "jwt": jwt,
     "mixed_alnum": mixed_alnum,
     "mixed_password": mixed_password,
+    "opaque_token": opaque_token,
     "private_ip": private_ip,
     "private_ip_dashed": private_ip_dashed,
     "private_ip_nonloopback": private_ip_nonloopback,
     "private_ip_port": private_ip_port,
+    "private_host": private_host,
     "internal_hostname": internal_hostname,
 }
