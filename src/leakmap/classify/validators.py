@@ -40,6 +40,7 @@ __all__ = [
     "prose",
     "shannon_entropy",
     "ssn",
+    "utterance",
 ]
 
 Validator = Callable[[str], bool]
@@ -386,6 +387,15 @@ def opaque_token(value: str) -> bool:
     return any(isinstance(k, str) and _CREDENTIAL_FIELD.search(k) for k in decoded)
 
 
+def utterance(value: str) -> bool:
+    """A chat turn rather than a status text: prose that ends like a sentence or uses a
+    conversational word ("logged in from office" is prose but not an utterance)."""
+    if not prose(value):
+        return False
+    text = value.rstrip(" \t\"')")
+    return text.endswith((".", "?", "!", "…")) or conversational(value)
+
+
 def mixed_alnum(value: str) -> bool:
     """Upper-case letters, lower-case letters and digits all present (random tokens)."""
     return (
@@ -410,6 +420,7 @@ VALIDATORS: dict[str, Validator] = {
     "phone": phone,
     "conversational": conversational,
     "prose": prose,
+    "utterance": utterance,
     "email_tld": email_tld,
     "ssn": ssn,
     "jwt": jwt,
