@@ -18,10 +18,10 @@ How a scan works:
      windows of one rule are merged, and a match cut by the window end is re-matched.
 
    So the cost grows with the number of hits, not with the number of rules.
-3. A candidate must then pass, in order: ``requires`` (context regexes within
-   ``requires_window``), ``exclude_before``, ``min_entropy``, ``stopwords``, ``allowlist``,
-   the placeholder filter (secrets, unless ``placeholder_filter: false``) and the rule's
-   ``validator`` (checksums etc.).
+3. A candidate must then pass, cheapest first: ``min_entropy``, ``stopwords``,
+   ``allowlist``, the placeholder filter (secrets, unless ``placeholder_filter: false``),
+   ``exclude_before``, ``requires`` (context regexes within ``requires_window``) and the
+   rule's ``validator`` (checksums etc.; results are remembered per rule).
 4. Overlapping candidates of one category are resolved in favour of the higher
    ``priority``, then the longer match. Different categories may overlap (an e-mail inside
    a chat message is both ``pii`` and ``chat``).
@@ -74,6 +74,7 @@ def _shape(text: str) -> str:
 
 
 _CELL_SEPARATOR = "\n\x00\n"
+_VERDICT_CACHE = 4096  # validator results remembered per rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,7 @@ class _Compiled:
         "_excludes",
         "_pattern",
         "_requires",
+        "_verdicts",
         "anchor",
         "before",
         "category",
@@ -130,6 +132,7 @@ class _Compiled:
         self.window = rule.window
         self._pattern: re.Pattern[str] | None = None
         self._alt: tuple[str, ...] | None = None
+        self._verdicts: dict[str, bool] = {}
         self._requires: tuple[re.Pattern[str], ...] | None = None
         self._allowlist: tuple[re.Pattern[str], ...] | None = None
         self._excludes: tuple[re.Pattern[str], ...] | None = None
@@ -139,6 +142,19 @@ class _Compiled:
         if self._pattern is None:
             self._pattern = re.compile(self.rule.regex, self.flags)
         return self._pattern
+
+    def validated(self, value: str) -> bool:
+        """The rule's validator on ``value``, remembered (the same number or key often
+        recurs in a log, and some validators, such as phone numbers, are costly)."""
+        cache = self._verdicts
+        verdict = cache.get(value)
+        if verdict is None:
+            assert self.validator is not None
+            verdict = self.validator(value)
+            if len(cache) >= _VERDICT_CACHE:
+                cache.clear()
+            cache[value] = verdict
+        return verdict
 
     @property
     def alt_groups(self) -> tuple[str, ...]:
@@ -208,6 +224,10 @@ class Classifier:
         check_unique(rules)
         self._rules: tuple[Rule, ...] = tuple(rules)
         self._compiled = tuple(_Compiled(i, r) for i, r in enumerate(self._rules))
+        verdicts: dict[str, dict[str, bool]] = {}
+        for c in self._compiled:
+            if c.rule.validator:  # rules sharing a validator share its remembered results
+                c._verdicts = verdicts.setdefault(c.rule.validator, {})
         self._keywordless = tuple(
             c for c in self._compiled if not c.rule.keywords and not c.rule.shapes
         )
@@ -361,12 +381,7 @@ class Classifier:
             return -1
         rule = c.rule
         vs, ve = m.span(group)
-        if rule.requires:
-            lo, hi = max(0, vs - rule.requires_window), ve + rule.requires_window
-            if not all(p.search(text, lo, hi) for p in c.requires):
-                return -1
-        if rule.exclude_before and any(p.search(text, max(0, vs - 128), vs) for p in c.excludes):
-            return -1
+        # Cheapest filters first: they reject most candidates before a context search.
         if rule.min_entropy is not None and shannon_entropy(value) < rule.min_entropy:
             return -1
         if rule.stopwords:
@@ -377,7 +392,13 @@ class Classifier:
             return -1
         if c.is_secret and is_placeholder(value):
             return -1
-        if c.validator is not None and not c.validator(value):
+        if rule.exclude_before and any(p.search(text, max(0, vs - 128), vs) for p in c.excludes):
+            return -1
+        if rule.requires:
+            lo, hi = max(0, vs - rule.requires_window), ve + rule.requires_window
+            if not all(p.search(text, lo, hi) for p in c.requires):
+                return -1
+        if c.validator is not None and not c.validated(value):
             return -1
         out.append((vs, ve, c, value))
         return ve

@@ -38,6 +38,7 @@ __all__ = [
     "private_ip_nonloopback",
     "private_ip_port",
     "prose",
+    "random_token",
     "shannon_entropy",
     "ssn",
     "utterance",
@@ -51,7 +52,11 @@ def shannon_entropy(value: str) -> float:
     if not value:
         return 0.0
     n = len(value)
-    return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
+    return math.log2(n) - sum(map(_c_log2_c, Counter(value).values())) / n
+
+
+def _c_log2_c(count: int) -> float:
+    return count * math.log2(count)
 
 
 # --- placeholders and documented examples -------------------------------------------------
@@ -396,6 +401,12 @@ def utterance(value: str) -> bool:
     return text.endswith((".", "?", "!", "…")) or conversational(value)
 
 
+def random_token(value: str) -> bool:
+    """A machine-made token: upper- and lower-case letters and digits, and not a bare base64
+    JSON object (see :func:`opaque_token`)."""
+    return mixed_alnum(value) and opaque_token(value)
+
+
 def mixed_alnum(value: str) -> bool:
     """Upper-case letters, lower-case letters and digits all present (random tokens)."""
     return (
@@ -420,6 +431,7 @@ VALIDATORS: dict[str, Validator] = {
     "phone": phone,
     "conversational": conversational,
     "prose": prose,
+    "random_token": random_token,
     "utterance": utterance,
     "email_tld": email_tld,
     "ssn": ssn,
