@@ -2,11 +2,12 @@
 
 How a scan works:
 
-1. All rules' ``keywords`` (lower-case literals) go into ONE automaton, built once per
-   :class:`Classifier`; the lower-cased text runs through it once. Number formats with no
-   literal (cards, phones, IBANs, SSNs) use ``shapes`` instead: literals in which ``0``
-   stands for any digit, matched by a second automaton over the text with every ASCII
-   digit turned into ``0``. Rules with neither run over the whole text (none ship).
+1. All rules' ``keywords`` (lower-case literals) and ``shapes`` (literals in which ``0``
+   stands for any digit, for number formats with no literal: cards, phones, IBANs, SSNs)
+   go into ONE automaton, built once per :class:`Classifier`, which runs once over the
+   "shape view" of the text: lower-cased, every ASCII digit turned into ``0``. A keyword
+   hit that has digits is confirmed against the text itself. Rules with neither keywords
+   nor shapes run over the whole text (none ship).
 2. A hit runs only the rules owning that literal:
 
    * ``anchor: true`` rules (most of them: vendor prefixes such as ``ghp_``, JSON keys such
@@ -59,12 +60,6 @@ _SHAPE_MAP = {**_ASCII_LOWER, **{c: 48 for c in range(49, 58)}}
 _SHAPE_BYTES = bytes(_SHAPE_MAP.get(i, i) for i in range(256))
 
 
-def _lower(text: str) -> str:
-    """Lower-case without changing the length (offsets must stay valid)."""
-    lowered = text.lower()
-    return lowered if len(lowered) == len(text) else text.translate(_ASCII_LOWER)
-
-
 def _shape(text: str) -> str:
     """A space, then the text lower-cased with every ASCII digit turned into ``0`` (the
     space lets a shape such as ``" 0000"`` match at the very start; offsets shift by 1)."""
@@ -74,6 +69,7 @@ def _shape(text: str) -> str:
 
 
 _CELL_SEPARATOR = "\n\x00\n"
+_GLOBAL_FLAGS = re.compile(r"\(\?[aiLmsux]+\)")
 _VERDICT_CACHE = 4096  # validator results remembered per rule
 
 
@@ -182,27 +178,44 @@ class _Compiled:
 
     @property
     def allowlist(self) -> tuple[re.Pattern[str], ...]:
+        """The allowlist as few regexes as possible: one alternation of all patterns that
+        set no global inline flag, plus each one that does."""
         if self._allowlist is None:
-            self._allowlist = tuple(re.compile(p) for p in self.rule.allowlist)
+            plain = [p for p in self.rule.allowlist if not _GLOBAL_FLAGS.match(p)]
+            flagged = [p for p in self.rule.allowlist if _GLOBAL_FLAGS.match(p)]
+            merged = ["|".join(f"(?:{p})" for p in plain)] if plain else []
+            self._allowlist = tuple(re.compile(p) for p in merged + flagged)
         return self._allowlist
 
 
-def _build(compiled: Sequence[_Compiled], shapes: bool) -> Any:
-    """One Aho-Corasick automaton: literal -> (length, anchored rules, windowed rules);
-    None when no rule has such literals."""
+def _build(compiled: Sequence[_Compiled]) -> Any:
+    """ONE Aho-Corasick automaton over the shape view (see :func:`_shape`) for keywords and
+    shapes alike: shaped literal -> (length, entries), an entry being (the exact keyword
+    to confirm in the text, or None when the shaped literal says all; anchored rules;
+    windowed rules). A keyword with a digit is confirmed against the text, since the
+    shape view writes every digit as 0. None when no rule has a literal."""
     import ahocorasick
 
-    owners: dict[str, list[_Compiled]] = {}
+    owners: dict[str, dict[str | None, list[_Compiled]]] = {}
     for c in compiled:
-        for word in c.rule.shapes if shapes else c.rule.keywords:
-            owners.setdefault(word, []).append(c)
+        for word in c.rule.keywords:
+            exact = word if any("0" <= ch <= "9" for ch in word) else None
+            owners.setdefault(word.translate(_SHAPE_MAP), {}).setdefault(exact, []).append(c)
+        for word in c.rule.shapes:
+            owners.setdefault(word, {}).setdefault(None, []).append(c)
     if not owners:
         return None
     automaton: Any = ahocorasick.Automaton()
-    for word, rules in owners.items():
-        anchored = tuple(c for c in rules if c.anchor)
-        windowed = tuple(c for c in rules if not c.anchor)
-        automaton.add_word(word, (len(word), anchored, windowed))
+    for shaped, groups in owners.items():
+        entries = tuple(
+            (
+                exact,
+                tuple(dict.fromkeys(c for c in rules if c.anchor)),
+                tuple(dict.fromkeys(c for c in rules if not c.anchor)),
+            )
+            for exact, rules in groups.items()
+        )
+        automaton.add_word(shaped, (len(shaped), entries))
     automaton.make_automaton()
     return automaton
 
@@ -218,7 +231,7 @@ class Classifier:
     compiled in the constructor. Instances are immutable and safe to share across threads.
     """
 
-    __slots__ = ("_automaton", "_compiled", "_keywordless", "_rules", "_shape_automaton")
+    __slots__ = ("_automaton", "_compiled", "_keywordless", "_rules")
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         check_unique(rules)
@@ -231,8 +244,7 @@ class Classifier:
         self._keywordless = tuple(
             c for c in self._compiled if not c.rule.keywords and not c.rule.shapes
         )
-        self._automaton: Any = _build(self._compiled, shapes=False)
-        self._shape_automaton: Any = _build(self._compiled, shapes=True)
+        self._automaton: Any = _build(self._compiled)
 
     @classmethod
     def load(
@@ -303,47 +315,43 @@ class Classifier:
         # rule with no higher priority that starts before that end could only give an
         # overlapping finding of the same category, which the overlap resolution drops.
         accepted: dict[DataCategory, tuple[int, int]] = {}
-        for automaton, view, shift in (
-            (self._automaton, _lower, 0),
-            (self._shape_automaton, _shape, 1),
-        ):
-            if automaton is None:
-                continue
-            # Each pass walks the text from its start: what the previous pass accepted says
-            # nothing about this pass's earlier hits.
-            accepted.clear()
-            for end, (klen, anchored, windowed) in automaton.iter(view(text)):
-                end -= shift
+        automaton = self._automaton
+        if automaton is not None:
+            for end, (klen, entries) in automaton.iter(_shape(text)):
+                end -= 1  # the shape view starts with an extra space
                 start = end - klen + 1
                 if start < 0:
                     start = 0
-                for c in anchored:
-                    if start < reach.get(c, -1):
-                        continue  # inside this rule's previous match: same finding
-                    last = accepted.get(c.category)
-                    if last is not None and start < last[0] and c.priority <= last[1]:
-                        continue
-                    m = (c._pattern or c.pattern).match(text, start)
-                    if m is not None:
-                        reach[c] = m.end()
-                        ve = check(c, text, m, out)
-                        if ve > 0 and (last is None or ve > last[0]):
-                            accepted[c.category] = (ve, c.priority)
-                for c in windowed:
-                    if c.upper:
-                        hit = text[start : end + 1]
-                        if hit != hit.upper():
+                for exact, anchored, windowed in entries:
+                    if exact is not None and text[start : end + 1].lower() != exact:
+                        continue  # a keyword with digits: the shape view matched others
+                    for c in anchored:
+                        if start < reach.get(c, -1):
+                            continue  # inside this rule's previous match: same finding
+                        last = accepted.get(c.category)
+                        if last is not None and start < last[0] and c.priority <= last[1]:
                             continue
-                    s = start - c.before
-                    e = end + 1 + c.window
-                    lst = spans.get(c)
-                    if lst is None:
-                        spans[c] = [[s, e]]
-                    elif s <= lst[-1][1]:
-                        if e > lst[-1][1]:
-                            lst[-1][1] = e
-                    else:
-                        lst.append([s, e])
+                        m = (c._pattern or c.pattern).match(text, start)
+                        if m is not None:
+                            reach[c] = m.end()
+                            ve = check(c, text, m, out)
+                            if ve > 0 and (last is None or ve > last[0]):
+                                accepted[c.category] = (ve, c.priority)
+                    for c in windowed:
+                        if c.upper:
+                            hit = text[start : end + 1]
+                            if hit != hit.upper():
+                                continue
+                        s = start - c.before
+                        e = end + 1 + c.window
+                        lst = spans.get(c)
+                        if lst is None:
+                            spans[c] = [[s, e]]
+                        elif s <= lst[-1][1]:
+                            if e > lst[-1][1]:
+                                lst[-1][1] = e
+                        else:
+                            lst.append([s, e])
         for c, windows in spans.items():
             for s, e in windows:
                 self._run(c, text, max(0, s), min(n, e), out)
