@@ -110,6 +110,22 @@ HOSTILE = {
     "prompt": '"prompt": ' * 10000,
     "paths": "/etc/a" * 16000,
     "email-ish": "a." * 50000 + "@",
+    "escaped-content": '\\"content\\": \\"' + "a" * 40 + '"',
+    "escaped-contents": ('\\"content\\": \\"' + "ab cd" * 8 + '" ') * 2000,
+    "repr-roles": "{'role': 'user', 'content': '" * 5000,
+    "text-keys": '"text": ' * 10000,
+    "netrc": "machine a login b password " * 4000,
+    "ssh": "ssh -p 1 " * 10000,
+    "csv-questions": '"a?","' * 15000,
+    "arrows": ">>> a " * 15000,
+    "key-words": "key " * 25000,
+    "prompt-assignments": 'prompt="a" ' * 9000,
+    "tsv-roles": "\tuser\t" * 15000,
+    "llm-cli": "llm -m x " * 10000,
+    "escaped-human": "\\n\\nHuman: " * 8000,
+    "span-attributes": '"gen_ai.prompt": ' * 6000,
+    "message-classes": "HumanMessage(content=" * 5000,
+    "q-labels": "Q: a b c " * 10000,
 }
 
 
