@@ -52,9 +52,11 @@ def shannon_entropy(value: str) -> float:
     if not value:
         return 0.0
     n = len(value)
-    return math.log2(n) - sum(map(_c_log2_c, Counter(value).values())) / n
+    counts = map(value.count, set(value)) if n <= 256 else Counter(value).values()
+    return math.log2(n) - sum(map(_c_log2_c, counts)) / n
 
 
+@cache  # counts are small integers: a C-level memo beats recomputing the logarithm
 def _c_log2_c(count: int) -> float:
     return count * math.log2(count)
 
