@@ -8,10 +8,11 @@ Examples::
     leakmap classify -r ./exports --format jsonl -o findings.jsonl
     leakmap classify dump.json --category secret --disable 'secret.generic.*'
 
-Files are streamed in bounded batches of lines, never read whole. A finding is reported at
-the line where it starts; ``start``/``end`` are character offsets in that line (a match that
-runs over several lines is clipped at the end of its first line; a line longer than 4 MiB
-is scanned in 4 MiB pieces).
+Files are streamed in bounded batches of lines, never read whole; a file of 1 MiB or
+more is scanned by worker processes (``--jobs``, one per core by default, up to 4). A
+finding is reported at the line where it starts; ``start``/``end`` are character offsets
+in that line (a match that runs over several lines is clipped at the end of its first
+line; a line longer than 4 MiB is scanned in 4 MiB pieces).
 
 Exit codes: 0 nothing found, 1 something found, 2 bad input (one line on stderr).
 The raw value is never written unless ``--show-secrets`` is given.
@@ -25,7 +26,7 @@ import gc
 import json
 import os
 import sys
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -40,7 +41,9 @@ from leakmap.categories import DataCategory
 from leakmap.errors import UsageError
 
 if TYPE_CHECKING:
-    from leakmap.classify.engine import Classifier
+    from multiprocessing.pool import AsyncResult, Pool
+
+    from leakmap.classify.engine import Classifier, Match
 
 __all__ = [
     "DOCUMENT_SCHEMA",
@@ -102,6 +105,8 @@ DOCUMENT_SCHEMA: dict[str, object] = {
 _SEGMENT = 4 * 1024 * 1024  # longest piece of a line read at once
 _BATCH_CHARS = 256 * 1024  # characters scanned in one classifier call
 _BATCH_LINES = 1024
+_PARALLEL_BYTES = 1024 * 1024  # a file this large is scanned by worker processes (--jobs)
+_IN_FLIGHT = 8  # batches handed to the workers and not yet written out
 _CONTROL = dict.fromkeys([*range(0, 9), *range(11, 32), 127, *range(0x80, 0xA0)], "?")
 _CONTROL.update({0x2028: "?", 0x2029: "?", 0x200E: "?", 0x200F: "?", 0x202A: "?"})
 _CONTROL.update({c: "?" for c in range(0x202B, 0x202F)})
@@ -218,61 +223,142 @@ def _segments(stream: IO[bytes], name: str) -> Iterator[tuple[int, int, str]]:
             col += len(text)
 
 
-def _scan_stream(
-    clf: Classifier, name: str, pieces: Iterable[tuple[int, int, str]], show: bool
-) -> Iterator[_Finding]:
+def _batches(
+    pieces: Iterable[tuple[int, int, str]],
+) -> Iterator[tuple[list[str], list[tuple[int, int, int]]]]:
+    """Bounded batches of pieces: (texts, [(line, col, start in the joined text)])."""
     batch: list[str] = []
-    meta: list[tuple[int, int, int]] = []  # (line, col, start in joined text)
+    meta: list[tuple[int, int, int]] = []
     size = 0
-
-    def flush() -> Iterator[_Finding]:
-        joined = "\n".join(batch)
-        starts = [m[2] for m in meta]
-        for m in clf.scan(joined):
-            i = bisect.bisect_right(starts, m.start) - 1
-            line, col, base = meta[i]
-            seg_end = base + len(batch[i])
-            yield _Finding(
-                path=name,
-                line=line,
-                start=col + m.start - base,
-                end=col + min(m.end, seg_end) - base,
-                category=m.category,  # a StrEnum: already the string
-                rule=m.rule,
-                redacted=m.redacted,
-                value=m.value if show else None,
-            )
-
     for line, col, text in pieces:
         meta.append((line, col, size))
         batch.append(text)
         size += len(text) + 1
         if size >= _BATCH_CHARS or len(batch) >= _BATCH_LINES:
-            yield from flush()
+            yield batch, meta
             batch, meta, size = [], [], 0
     if batch:
-        yield from flush()
+        yield batch, meta
+
+
+def _located(
+    name: str,
+    batch: list[str],
+    meta: list[tuple[int, int, int]],
+    matches: Iterable[Match],
+    show: bool,
+) -> Iterator[_Finding]:
+    starts = [m[2] for m in meta]
+    for m in matches:
+        i = bisect.bisect_right(starts, m.start) - 1
+        line, col, base = meta[i]
+        seg_end = base + len(batch[i])
+        yield _Finding(
+            path=name,
+            line=line,
+            start=col + m.start - base,
+            end=col + min(m.end, seg_end) - base,
+            category=m.category,  # a StrEnum: already the string
+            rule=m.rule,
+            redacted=m.redacted,
+            value=m.value if show else None,
+        )
+
+
+def _scan_stream(
+    clf: Classifier,
+    name: str,
+    pieces: Iterable[tuple[int, int, str]],
+    show: bool,
+    pool: Pool | None = None,
+) -> Iterator[_Finding]:
+    """Findings of a stream, in order. With a ``pool`` of worker processes (which hold
+    their own copy of the classifier), up to ``_IN_FLIGHT`` batches are scanned at once;
+    reading stays bounded."""
+    if pool is None:
+        for batch, meta in _batches(pieces):
+            yield from _located(name, batch, meta, clf.scan("\n".join(batch)), show)
+        return
+    pending: deque[tuple[list[str], list[tuple[int, int, int]], AsyncResult[list[Match]]]]
+    pending = deque()
+    for batch, meta in _batches(pieces):
+        pending.append((batch, meta, pool.apply_async(_worker_scan, ("\n".join(batch),))))
+        if len(pending) >= _IN_FLIGHT:
+            done_batch, done_meta, result = pending.popleft()
+            yield from _located(name, done_batch, done_meta, result.get(), show)
+    while pending:
+        done_batch, done_meta, result = pending.popleft()
+        yield from _located(name, done_batch, done_meta, result.get(), show)
+
+
+# --- worker processes (a large input is scanned on several cores) -------------------------
+
+_worker_state: dict[str, Classifier] = {}  # per worker process: set once by the initializer
+
+
+def _worker_init(clf: Classifier) -> None:
+    _worker_state["clf"] = clf
+
+
+def _worker_scan(text: str) -> list[Match]:
+    return _worker_state["clf"].scan(text)
+
+
+def _auto_jobs(jobs: int) -> int:
+    """``jobs`` as given, or for 0 (auto) up to 4 processes, one per available core."""
+    if jobs > 0:
+        return jobs
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
+
+
+def _make_pool(clf: Classifier, jobs: int) -> Pool | None:
+    """A pool of ``jobs`` forked workers sharing the loaded rules, or None where fork is
+    not available (the scan then runs in this process)."""
+    import multiprocessing
+
+    if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    return multiprocessing.get_context("fork").Pool(
+        processes=jobs, initializer=_worker_init, initargs=(clf,)
+    )
 
 
 def _findings(
-    clf: Classifier, paths: Sequence[str], recursive: bool, show: bool, notes: list[str]
+    clf: Classifier,
+    paths: Sequence[str],
+    recursive: bool,
+    show: bool,
+    notes: list[str],
+    jobs: int = 1,
 ) -> Iterator[_Finding]:
-    for name, path, explicit in _expand(paths, recursive):
-        if path is None:
-            yield from _scan_stream(clf, "-", _segments(sys.stdin.buffer, "<stdin>"), show)
-            continue
-        try:
-            with path.open("rb") as fh:
-                yield from _scan_stream(clf, name, _segments(fh, name), show)
-        except OSError as exc:
-            message = f"{name}: cannot read ({exc.strerror or type(exc).__name__})"
-            if explicit:
-                raise InputError(message) from None
-            notes.append(message)
-        except InputError as exc:
-            if explicit:
-                raise
-            notes.append(f"skipped {exc}")
+    with ExitStack() as stack:
+        pool: Pool | None = None
+        pool_tried = False
+        for name, path, explicit in _expand(paths, recursive):
+            if path is None:
+                yield from _scan_stream(clf, "-", _segments(sys.stdin.buffer, "<stdin>"), show)
+                continue
+            try:
+                if not pool_tried and jobs > 1 and path.stat().st_size >= _PARALLEL_BYTES:
+                    pool_tried = True
+                    pool = _make_pool(clf, jobs)
+                    if pool is not None:
+                        stack.enter_context(pool)  # terminates the workers on exit
+                with path.open("rb") as fh:
+                    yield from _scan_stream(clf, name, _segments(fh, name), show, pool)
+            except OSError as exc:
+                message = f"{name}: cannot read ({exc.strerror or type(exc).__name__})"
+                if explicit:
+                    raise InputError(message) from None
+                notes.append(message)
+            except InputError as exc:
+                if explicit:
+                    raise
+                notes.append(f"skipped {exc}")
 
 
 # --- output --------------------------------------------------------------------------------
@@ -309,11 +395,12 @@ def _run(
     out: IO[str],
     show: bool,
     notes: list[str],
+    jobs: int = 1,
 ) -> int:
     counts: Counter[str] = Counter()
     total = 0
     collected: list[dict[str, object]] = []
-    for finding in _findings(clf, paths, recursive, show, notes):
+    for finding in _findings(clf, paths, recursive, show, notes, jobs):
         total += 1
         counts[finding.category] += 1
         if fmt is OutputFormat.JSONL:
@@ -361,6 +448,15 @@ def classify_command(
     show_secrets: Annotated[
         bool, typer.Option("--show-secrets", help="Also print the raw matched values (careful).")
     ] = False,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=0,
+            help="Worker processes for files of 1 MiB or more (0 = one per core, up to 4).",
+        ),
+    ] = 0,
 ) -> None:
     """Find secrets, personal data, chat records and infrastructure details in text files.
 
@@ -388,7 +484,9 @@ def classify_command(
                 out = stack.enter_context(output.open("w", encoding="utf-8"))
             except OSError as exc:
                 raise InputError(f"{output}: cannot write ({exc.strerror})") from None
-        total = _run(clf, paths or [], recursive, output_format, out, show_secrets, notes)
+        total = _run(
+            clf, paths or [], recursive, output_format, out, show_secrets, notes, _auto_jobs(jobs)
+        )
     for note in notes:
         print(f"leakmap: {strip_control(note)}", file=sys.stderr)
     if total:

@@ -232,3 +232,42 @@ def test_exit_codes_end_to_end() -> None:
     err = bad.stderr.decode()
     assert bad.returncode == 2
     assert err == "leakmap: error: <stdin>: line 1 is not valid UTF-8 text\n"
+
+
+def test_worker_processes_give_the_same_findings_in_the_same_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file of 1 MiB or more is scanned by forked workers; output is byte-identical."""
+    made: list[object] = []
+    real_make_pool = cmd._make_pool
+
+    def recording_make_pool(clf: object, jobs: int) -> object:
+        pool = real_make_pool(clf, jobs)  # type: ignore[arg-type]
+        made.append(pool)
+        return pool
+
+    monkeypatch.setattr(cmd, "_make_pool", recording_make_pool)
+    rng = random.Random(11)
+    lines: list[str] = []
+    for fx in FIXTURES.values():
+        for template in fx["positive"]:
+            lines.extend(render(template, rng).text.splitlines() or [""])
+    filler = "2026-01-01T00:00:00Z level=info msg=ok duration_ms=12 " * 4
+    body = "\n".join([*lines, filler]) + "\n"
+    path = tmp_path / "big.log"
+    path.write_text(body * (cmd._PARALLEL_BYTES // len(body) + 1), encoding="utf-8")
+    assert path.stat().st_size >= cmd._PARALLEL_BYTES
+    runs = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out-{jobs}.jsonl"
+        code, _ = _invoke(str(path), "--format", "jsonl", "-j", jobs, "-o", str(out))
+        assert code == 1
+        runs[jobs] = out.read_bytes()
+    assert len(made) == 1 and made[0] is not None, "-j 2 on a large file uses worker processes"
+    assert runs["1"] == runs["2"]
+    assert runs["1"].count(b"\n") > 1000
+
+
+def test_auto_jobs() -> None:
+    assert cmd._auto_jobs(3) == 3
+    assert 1 <= cmd._auto_jobs(0) <= 4
