@@ -63,19 +63,45 @@ def _c_log2_c(count: int) -> float:
 
 # --- placeholders and documented examples -------------------------------------------------
 
-_PLACEHOLDER_WORDS = (
-    "xxxx", "***", "•••", "…", "...", "${", "{{", "%(", "example", "placeholder", "changeme",
-    "change-me", "change_me", "redacted", "masked", "dummy", "your", "insert", "replace",
-    "sample", "_here", "0123456789", "123456789", "abcdefghij", "qwerty",
+# Masks and template syntax: anywhere in the value; letters only in one case (``xxxx`` or
+# ``XXXX``, never ``XxXx``: random keys contain mixed-case runs by chance).
+_PLACEHOLDER_MASKS = (
+    "xxxx", "XXXX", "***", "•••", "…", "...", "${", "{{", "%(", "123456789", "abcdefghij",
+    "ABCDEFGHIJ",
 )  # fmt: skip
-_PLACEHOLDER = re.compile(
-    "|".join(re.escape(w) for w in _PLACEHOLDER_WORDS) + r"|<[^>]*>|%s\b|^\$[a-z_]\w*$|(.)\1{5,}"
-)
+# Words: in one case (all lower, all UPPER or Title) and only where a token starts (start of
+# the value, after a non-letter, or a camelCase boundary for UPPER/Title), so ``ghp_EYOURe…``
+# or ``…8LJXxXxEb…`` in a random key is not a placeholder.
+_PLACEHOLDER_WORDS = (
+    "example", "placeholder", "changeme", "change-me", "change_me", "redacted", "masked",
+    "dummy", "your", "insert", "replace", "sample", "qwerty",
+)  # fmt: skip
+# Documented examples put a long UPPER word anywhere (AKIAI44QH8DHBEXAMPLE, …EXAMPLEKEY).
+_PLACEHOLDER_UPPER_ANYWHERE = ("EXAMPLE", "PLACEHOLDER", "CHANGEME", "REDACTED")
+
+
+@cache
+def _placeholder_regex() -> re.Pattern[str]:
+    lower = "|".join(re.escape(w) for w in _PLACEHOLDER_WORDS)
+    upper = "|".join(re.escape(w.upper()) for w in _PLACEHOLDER_WORDS)
+    title = "|".join(re.escape(w[0].upper() + w[1:]) for w in _PLACEHOLDER_WORDS)
+    parts = (
+        "|".join(re.escape(w) for w in _PLACEHOLDER_MASKS),
+        "|".join(_PLACEHOLDER_UPPER_ANYWHERE),
+        rf"(?<![A-Za-z])(?:{lower})",
+        rf"(?<![A-Z])(?:{upper}|{title})",
+        r"_(?:here|HERE|Here)(?![a-z])",
+        r"<[^>]*>",
+        r"%s\b",
+        r"^\$[A-Za-z_]\w*$",
+        r"(.)\1{5,}",
+    )
+    return re.compile("|".join(parts))
 
 
 def is_placeholder(value: str) -> bool:
     """True for templates, masks, documented examples and similar non-secrets."""
-    return _PLACEHOLDER.search(value.lower()) is not None
+    return _placeholder_regex().search(value) is not None
 
 
 # --- payment cards -------------------------------------------------------------------------

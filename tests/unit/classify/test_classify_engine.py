@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import random
 import re
+import string
 from pathlib import Path
 
 import pytest
@@ -292,7 +294,9 @@ def test_jwt_validator() -> None:
 @pytest.mark.parametrize(
     "value",
     ["sk-xxxxxxxxxxxx", "your-api-key", "${TOKEN}", "{{ token }}", "<redacted>", "****",
-     "AKIAIOSFODNN7EXAMPLE", "changeme", "aaaaaaaaaaaa", "%(password)s", "$DB_PASSWORD"],
+     "AKIAIOSFODNN7EXAMPLE", "changeme", "aaaaaaaaaaaa", "%(password)s", "$DB_PASSWORD",
+     "YOUR_API_KEY", "sk-proj-XXXXXXXXXXXX", "AKIAI44QH8DHBEXAMPLE", "insertYourKeyHere",
+     "Dummy-token", "api_key_here", "<YOUR KEY>", "sk-...a1b2"],
 )  # fmt: skip
 def test_placeholders(value: str) -> None:
     assert v.is_placeholder(value)
@@ -300,6 +304,30 @@ def test_placeholders(value: str) -> None:
 
 def test_random_value_is_not_a_placeholder() -> None:
     assert not v.is_placeholder(GHP)
+
+
+@pytest.mark.parametrize(
+    "infix", ["XxXx", "xxXx", "xXxX", "EYOURe", "bsample", "DUMMy", "eXAMPLe", "RePlace", "tdummy"]
+)
+@pytest.mark.parametrize("seed", range(5))
+def test_random_keys_with_placeholder_like_substrings_are_not_placeholders(
+    infix: str, seed: int
+) -> None:
+    """Placeholder words count only in one case and where a token starts: a random key that
+    happens to contain ``XxXx`` or ``YOUR`` inside a run of letters is still a key."""
+    rng = random.Random(f"{seed}:{infix}")
+    alnum = string.ascii_letters + string.digits
+    checked = 0
+    while checked < 50:
+        head = "".join(rng.choice(alnum) for _ in range(11)) + rng.choice(string.ascii_uppercase)
+        tail = "".join(rng.choice(alnum) for _ in range(24))
+        value = f"gsk_{head}{infix}{tail}"
+        if re.search(r"(?i)your|example|sample|dummy|insert|replace|qwerty|(.)\1{3}", head + tail):
+            continue  # the random part itself holds a word: not what this test is about
+        if re.search(r"xxxx|XXXX", value):
+            continue
+        checked += 1
+        assert not v.is_placeholder(value), value
 
 
 def test_entropy() -> None:
