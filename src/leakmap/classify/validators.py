@@ -14,6 +14,7 @@ import ipaddress
 import json
 import math
 import re
+import urllib.parse
 from collections import Counter
 from collections.abc import Callable
 from functools import cache
@@ -101,7 +102,13 @@ def _placeholder_regex() -> re.Pattern[str]:
 
 def is_placeholder(value: str) -> bool:
     """True for templates, masks, documented examples and similar non-secrets."""
-    return _placeholder_regex().search(value) is not None
+    pattern = _placeholder_regex()
+    if pattern.search(value) is not None:
+        return True
+    if "%" in value:  # a URL-encoded mask: postgresql://reader:%2A%2A%2A@db/rag
+        decoded = urllib.parse.unquote(value)
+        return decoded != value and pattern.search(decoded) is not None
+    return False
 
 
 # --- payment cards -------------------------------------------------------------------------

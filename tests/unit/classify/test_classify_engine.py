@@ -296,7 +296,7 @@ def test_jwt_validator() -> None:
     ["sk-xxxxxxxxxxxx", "your-api-key", "${TOKEN}", "{{ token }}", "<redacted>", "****",
      "AKIAIOSFODNN7EXAMPLE", "changeme", "aaaaaaaaaaaa", "%(password)s", "$DB_PASSWORD",
      "YOUR_API_KEY", "sk-proj-XXXXXXXXXXXX", "AKIAI44QH8DHBEXAMPLE", "insertYourKeyHere",
-     "Dummy-token", "api_key_here", "<YOUR KEY>", "sk-...a1b2"],
+     "Dummy-token", "api_key_here", "<YOUR KEY>", "sk-...a1b2", "%2A%2A%2A", "%3Credacted%3E"],
 )  # fmt: skip
 def test_placeholders(value: str) -> None:
     assert v.is_placeholder(value)
