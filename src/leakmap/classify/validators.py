@@ -24,6 +24,7 @@ __all__ = [
     "Validator",
     "conversational",
     "email_tld",
+    "env_dump",
     "iban",
     "internal_hostname",
     "is_placeholder",
@@ -378,6 +379,46 @@ def private_host(value: str) -> bool:
     return internal_hostname(name) or name.endswith(_AMBIGUOUS_SUFFIXES)
 
 
+_ENV_PAIR = re.compile(r"(?<![\w-])([A-Z][A-Z0-9_]{1,60})=([^\s=;]*)")
+# Variables whose presence says something about the machine (its paths, user, host, cluster).
+_REVEALING_ENV = frozenset(
+    {"PATH", "HOME", "HOSTNAME", "HOST", "USER", "LOGNAME", "USERNAME", "PWD", "OLDPWD",
+     "SHELL", "MAIL", "JAVA_HOME", "PYTHONPATH", "PYTHONHOME", "LD_LIBRARY_PATH", "LD_PRELOAD",
+     "VIRTUAL_ENV", "CONDA_PREFIX", "GOPATH", "KUBECONFIG"}
+)  # fmt: skip
+_ENV_URL_HOST = re.compile(r"^[A-Za-z][\w+.-]*://(?:[^/@\s]*@)?[\w-]+(?:\.[\w-]+)+")
+
+
+def _env_value_reveals(value: str) -> bool:
+    v = value.strip("'\"")
+    if len(v) > 1 and (v.startswith(("/", "~/")) or re.match(r"[A-Za-z]:\\", v)):
+        return True
+    if _ENV_URL_HOST.match(v):
+        return True
+    host = v.rsplit("@", 1)[-1].split(":", 1)[0]
+    return private_ip_nonloopback(host) or internal_hostname(host)
+
+
+def env_dump(value: str) -> bool:
+    """A run of ``KEY=value`` settings that reveals the machine: a well-known variable
+    (PATH, HOME, HOSTNAME, USER, KUBERNETES_*, *_SERVICE_HOST ...) with a value, or a value
+    that is a path, a URL with a host, a private address or an internal host name. Plain
+    application settings (``MAX_TOKENS=4096 STREAM=true``) or cloud credentials alone are not
+    an environment dump."""
+    for key, val in _ENV_PAIR.findall(value.replace("\\n", "\n")):
+        if not val:
+            continue
+        if (
+            key in _REVEALING_ENV
+            or key.startswith("KUBERNETES_")
+            or key.endswith(("_SERVICE_HOST", "_SERVICE_PORT"))
+        ):
+            return True
+        if _env_value_reveals(val):
+            return True
+    return False
+
+
 _CONVERSATIONAL_WORDS = (
     "i i'm im you you're your my me we our us please thanks thank sure okay ok how what why "
     "when where which who can could would should help here hello hi hey sorry let tell "
@@ -469,6 +510,7 @@ VALIDATORS: dict[str, Validator] = {
     "random_token": random_token,
     "utterance": utterance,
     "email_tld": email_tld,
+    "env_dump": env_dump,
     "ssn": ssn,
     "jwt": jwt,
     "mixed_alnum": mixed_alnum,

@@ -345,3 +345,22 @@ def test_internal_hostname() -> None:
 def test_redacted_never_contains_the_tail(clf: Classifier) -> None:
     for m in clf.scan(f"{GHP} jane.doe@gmail.com 4539 1488 0343 6467"):
         assert not re.search(re.escape(m.value[-6:]), m.redacted)
+
+
+@pytest.mark.parametrize(
+    ("run", "reveals"),
+    [
+        ("PATH=/usr/bin HOME=/root LANG=C", True),
+        ("LANG=C TERM=xterm DATA_DIR=/srv/data", True),
+        ("LANG=C\\nTERM=xterm\\nDB=10.1.2.3:5432", True),
+        ("LANG=C TERM=xterm API=https://api.acme.dev/v1", True),
+        ("LANG=C TERM=xterm CACHE=redis.prod.internal", True),
+        ("LANG=C TERM=xterm API_SERVICE_HOST=api", True),
+        ("MAX_TOKENS=4096 STREAM=true WORKERS=13 TOKENIZER=cl100k_base", False),
+        ("AWS_ACCESS_KEY_ID=AKIA AWS_DEFAULT_REGION=eu-west-1 LANG=C", False),
+        ("PWD= HOME= LANG=C", False),
+        ("LANG=C DB=127.0.0.1 RATIO=3/4", False),
+    ],
+)
+def test_env_dump_reveals_the_machine(run: str, reveals: bool) -> None:
+    assert v.env_dump(run) is reveals
