@@ -43,6 +43,7 @@ __all__ = [
     "random_token",
     "shannon_entropy",
     "ssn",
+    "turn_text",
     "utterance",
 ]
 
@@ -477,6 +478,26 @@ def utterance(value: str) -> bool:
     return text.endswith((".", "?", "!", "…")) or conversational(value)
 
 
+_STATUS_VERB = re.compile(
+    r"^\S+\s+(?:logged|signed|connected|disconnected|started|stopped|restarted|joined|left|"
+    r"created|deleted|updated|changed|failed|succeeded|authenticated|registered|removed|added|"
+    r"granted|revoked|locked|unlocked|enabled|disabled|initiali[sz]ed|loaded|ready|running|idle)\b",
+    re.IGNORECASE,
+)
+
+
+def turn_text(value: str) -> bool:
+    """The text of a speaker-labelled turn (``AI: A mutex has an owner ...``): an utterance
+    of at least four words that is not a status report (``alice logged in from ...``) and
+    holds no machine token."""
+    words = value.split()
+    if len(words) < 4 or not utterance(value):
+        return False
+    if any(len(w) >= 16 and mixed_alnum(w) for w in words):
+        return False  # a token or an id in the text: a log record, not a sentence
+    return _STATUS_VERB.match(value) is None
+
+
 def random_token(value: str) -> bool:
     """A machine-made token: upper- and lower-case letters and digits, and not a bare base64
     JSON object (see :func:`opaque_token`)."""
@@ -512,6 +533,7 @@ VALIDATORS: dict[str, Validator] = {
     "email_tld": email_tld,
     "env_dump": env_dump,
     "ssn": ssn,
+    "turn_text": turn_text,
     "jwt": jwt,
     "mixed_alnum": mixed_alnum,
     "mixed_password": mixed_password,
