@@ -437,6 +437,7 @@ def conversational(value: str) -> bool:
     if text.endswith(("?", "!")):
         return True
     words = {w.strip(".,;:!?'\"()").lower() for w in text.split()}
+    words |= {w.split("'", 1)[0] for w in words if "'" in w}  # what's, I'd, you're
     return not words.isdisjoint(_CONVERSATIONAL)
 
 
@@ -469,13 +470,21 @@ def opaque_token(value: str) -> bool:
     return any(isinstance(k, str) and _CREDENTIAL_FIELD.search(k) for k in decoded)
 
 
+# A question or exclamation closed inside the text, more words after it ("...under 300
+# euros? (running on ...)"); a URL query (``/api?x=1``) has no space after its ``?``.
+_INNER_QUESTION = re.compile(r"[^\W\d_][?!]+\s+\S")
+
+
 def utterance(value: str) -> bool:
-    """A chat turn rather than a status text: prose that ends like a sentence or uses a
-    conversational word ("logged in from office" is prose but not an utterance)."""
+    """A chat turn rather than a status text: prose that ends like a sentence (or closes a
+    question inside it) or uses a conversational word ("logged in from office" is prose but
+    not an utterance)."""
     if not prose(value):
         return False
     text = value.rstrip(" \t\"')")
-    return text.endswith((".", "?", "!", "…")) or conversational(value)
+    if text.endswith((".", "?", "!", "…")) or _INNER_QUESTION.search(text) is not None:
+        return True
+    return conversational(value)
 
 
 _STATUS_VERB = re.compile(

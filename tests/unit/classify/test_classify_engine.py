@@ -364,3 +364,31 @@ def test_redacted_never_contains_the_tail(clf: Classifier) -> None:
 )
 def test_env_dump_reveals_the_machine(run: str, reveals: bool) -> None:
     assert v.env_dump(run) is reveals
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("What's a good telescope under 300 euros? (running on /srv/x.json)", True),
+        ("A mutex has an owner and guards one resource.", True),
+        ("what's the refund window for shoes", True),
+        ("logged in from office today", False),
+        ("GET /api?x=1 from office today", False),
+    ],
+)
+def test_utterance(text: str, expected: bool) -> None:
+    assert v.utterance(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("A mutex has an owner and guards one resource.", True),
+        ("Beam sweeps the ice / a lone gull…", True),
+        ("started", False),
+        ("alice logged in from the office.", False),
+        ("token aB3dE5fG7hJ9kL1mN3pQ5rS7 rotated ok", False),
+    ],
+)
+def test_turn_text(text: str, expected: bool) -> None:
+    assert v.turn_text(text) is expected
