@@ -79,6 +79,19 @@ HARD_NEGATIVES = [
     "The assistant replied that the token limit was reached.",
     "user: bob logged in",
     "Please reset the password via the settings page.",
+    # issue 3 evaluation: status lines under speaker labels, app settings, ids near azure
+    "assistant: started",
+    "AI: enabled",
+    "model: gpt-4o",
+    "agent: worker-3 ready",
+    "MAX_TOKENS=4096 PASSWORD_MIN_LENGTH=8 STREAM=true WORKERS=13 TOKENIZER=cl100k_base",
+    "NODE_ENV=production LANG=C.UTF-8 TERM=xterm LOG_LEVEL=info",
+    f"azure openai call rid={_HEX32} ja3={_HEX32}",
+    "dsn=postgresql://reader:%2A%2A%2A@db.acme.dev:5432/rag",
+    "iban PL91 0483 2264 5435 7855 6637 9379 rejected",
+    "order 12 shipped. Next batch at 10.1.2.3:80.5 units",
+    "ssh host key fingerprint=SHA256:0rurDsaAbr642lvbni4Z03QDRU0zvIcOZv35t6H0djo",
+    "host key MD5:aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99",
 ]
 
 
@@ -126,6 +139,14 @@ HOSTILE = {
     "span-attributes": '"gen_ai.prompt": ' * 6000,
     "message-classes": "HumanMessage(content=" * 5000,
     "q-labels": "Q: a b c " * 10000,
+    "speaker-lines": ("\nsystem: " + "a " * 5) * 10000,
+    "escaped-speaker-lines": ("\\nsystem: " + "ab " * 3) * 10000,
+    "gpt-labels": "\ngpt-4o: " * 15000,
+    "go-frames": "a.b(0xc000912767, " * 5000,
+    "go-paths": "a/" * 20000 + "b.c(0xc000912767)",
+    "escaped-java-frames": "\\n\\tat " * 10000 + "a.b(A.java:1)",
+    "env-runs": "PATH=/a " * 12000,
+    "grouped-digits": "PL91 " + "4539 " * 20000,
 }
 
 
