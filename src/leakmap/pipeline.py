@@ -175,13 +175,8 @@ class ScanSummary:
 
 
 def _incomplete(endpoint: Endpoint, why: str) -> ServiceResult:
-    report = ServiceReport(
-        host=endpoint.host,
-        ip=endpoint.ip,
-        port=endpoint.port,
-        service=endpoint.service,
-        transport=endpoint.transport,
-        version=endpoint.version,
+    report = ServiceReport.for_endpoint(
+        endpoint,
         auth=AuthState.UNKNOWN,
         notes=(f"assessment incomplete: {why}; auth state unknown",),
     )

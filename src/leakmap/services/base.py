@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -113,6 +113,19 @@ class ServiceReport(_Frozen):
     resources: tuple[Resource, ...] = ()
     capabilities: Capabilities = Field(default_factory=Capabilities)
     notes: tuple[str, ...] = ()
+
+    @classmethod
+    def for_endpoint(cls, endpoint: Endpoint, **fields: Any) -> ServiceReport:
+        """A report about ``endpoint``: its identity, transport and version, plus ``fields``."""
+        base: dict[str, Any] = {
+            "host": endpoint.host,
+            "ip": endpoint.ip,
+            "port": endpoint.port,
+            "service": endpoint.service,
+            "transport": endpoint.transport,
+            "version": endpoint.version,
+        }
+        return cls(**(base | fields))
 
 
 @dataclass(frozen=True, slots=True)

@@ -238,15 +238,12 @@ class ClickHouse:
         try:
             report = await self._assess(endpoint, ctx)
         except Exception as exc:  # the report must survive any hostile server
-            report = ServiceReport(
-                host=endpoint.host,
-                ip=endpoint.ip,
-                port=endpoint.port,
+            # the exception's type only: its text may quote what the server sent
+            report = ServiceReport.for_endpoint(
+                endpoint,
                 service=self.name,
-                transport=endpoint.transport,
-                version=endpoint.version,
                 auth=AuthState.UNKNOWN,
-                notes=(f"assessment stopped: {type(exc).__name__}: {clean_text(str(exc), 160)}",),
+                notes=(f"assessment stopped: {type(exc).__name__}",),
             )
         return ServiceResult(report=report, findings=tuple(self.findings(report)))
 
@@ -283,12 +280,9 @@ class ClickHouse:
         capabilities: Capabilities | None = None,
         notes: list[str] | None = None,
     ) -> ServiceReport:
-        return ServiceReport(
-            host=endpoint.host,
-            ip=endpoint.ip,
-            port=endpoint.port,
+        return ServiceReport.for_endpoint(
+            endpoint,
             service=self.name,
-            transport=endpoint.transport,
             version=version,
             auth=auth,
             resources=resources,
