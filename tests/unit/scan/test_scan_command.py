@@ -80,13 +80,8 @@ def _double(port: int) -> type[Service]:
             )
 
         async def assess(self, endpoint: Endpoint, ctx: ScanContext) -> ServiceResult:
-            report = ServiceReport(
-                host=endpoint.host,
-                ip=endpoint.ip,
-                port=endpoint.port,
-                service=self.name,
-                transport=endpoint.transport,
-                version=endpoint.version,
+            report = ServiceReport.for_endpoint(
+                endpoint,
                 auth=AuthState.NONE,
             )
             finding = Finding.make(

@@ -79,13 +79,8 @@ class BannerServiceDouble:
         )
 
     async def assess(self, endpoint: Endpoint, ctx: ScanContext) -> ServiceResult:
-        report = ServiceReport(
-            host=endpoint.host,
-            ip=endpoint.ip,
-            port=endpoint.port,
-            service=self.name,
-            transport=endpoint.transport,
-            version=endpoint.version,
+        report = ServiceReport.for_endpoint(
+            endpoint,
             auth=AuthState.NONE,
             resources=(Resource(database="db", table="t", engine="Log", rows=3),),
         )
