@@ -6,8 +6,9 @@ How a scan works:
    stands for any digit, for number formats with no literal: cards, phones, IBANs, SSNs)
    go into ONE automaton, built once per :class:`Classifier`, which runs once over the
    "shape view" of the text: lower-cased, every ASCII digit turned into ``0``. A keyword
-   hit that has digits is confirmed against the text itself. Rules with neither keywords
-   nor shapes run over the whole text (none ship).
+   hit that has digits is confirmed against the text itself (a ``#`` in a keyword stands
+   for any digit and needs no confirmation). Rules with neither keywords nor shapes run
+   over the whole text (none ship).
 2. A hit runs only the rules owning that literal:
 
    * ``anchor: true`` rules (most of them: vendor prefixes such as ``ghp_``, JSON keys such
@@ -188,6 +189,14 @@ class _Compiled:
         return self._allowlist
 
 
+def _literal_digits_prefix(keyword: str) -> str | None:
+    """What a hit of ``keyword`` must be confirmed against in the text: the keyword up to
+    its last literal digit (the shape view matched any digit there), or None when it has
+    no literal digit. A ``#`` (any digit) only follows the literal digits."""
+    last = max((i for i, ch in enumerate(keyword) if "0" <= ch <= "9"), default=-1)
+    return keyword[: last + 1] if last >= 0 else None
+
+
 def _build(compiled: Sequence[_Compiled]) -> Any:
     """ONE Aho-Corasick automaton over the shape view (see :func:`_shape`) for keywords and
     shapes alike: shaped literal -> (length, entries), an entry being (the exact keyword
@@ -199,8 +208,9 @@ def _build(compiled: Sequence[_Compiled]) -> Any:
     owners: dict[str, dict[str | None, list[_Compiled]]] = {}
     for c in compiled:
         for word in c.rule.keywords:
-            exact = word if any("0" <= ch <= "9" for ch in word) else None
-            owners.setdefault(word.translate(_SHAPE_MAP), {}).setdefault(exact, []).append(c)
+            owners.setdefault(word.replace("#", "0").translate(_SHAPE_MAP), {}).setdefault(
+                _literal_digits_prefix(word), []
+            ).append(c)
         for word in c.rule.shapes:
             owners.setdefault(word, {}).setdefault(None, []).append(c)
     if not owners:
@@ -323,7 +333,7 @@ class Classifier:
                 if start < 0:
                     start = 0
                 for exact, anchored, windowed in entries:
-                    if exact is not None and text[start : end + 1].lower() != exact:
+                    if exact is not None and text[start : start + len(exact)].lower() != exact:
                         continue  # a keyword with digits: the shape view matched others
                     for c in anchored:
                         if start < reach.get(c, -1):

@@ -5,7 +5,9 @@ A rule file is a YAML document ``{"rules": [RULE, ...]}``; each rule::
     id: secret.openai.project-key      # stable id: <category>.<provider>.<kind>
     category: secret                   # secret | pii | chat | infrastructure
     description: OpenAI project API key
-    keywords: [sk-proj-]               # Aho-Corasick literals, matched case-insensitively
+    keywords: [sk-proj-]               # Aho-Corasick literals, matched case-insensitively;
+                                       # '#' stands for any digit, after the last literal
+                                       # digit only ('10.##.' hits 10.20. but not 10.5)
     shapes: ['000-00-0000']            # literals where 0 stands for any digit, matched on the
                                        # lower-cased text with every ASCII digit turned into 0
                                        # (for number formats without a literal); a rule with
@@ -118,6 +120,9 @@ class Rule(BaseModel):
     def _lower_keywords(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if any(not k for k in value):
             raise ValueError("empty keyword")
+        for k in value:
+            if "#" in k and any("0" <= ch <= "9" for ch in k[k.index("#") :]):
+                raise ValueError(f"keyword {k!r}: a literal digit may not follow '#'")
         return tuple(dict.fromkeys(k.lower() for k in value))
 
     @field_validator("shapes")

@@ -150,6 +150,31 @@ def test_user_rule_file_adds_a_rule(tmp_path: Path) -> None:
     ]
 
 
+def test_hash_in_a_keyword_stands_for_one_digit(tmp_path: Path) -> None:
+    body = _CUSTOM.replace("keywords: [acme_]", "keywords: ['acme7#_']").replace(
+        "'acme_[a-z0-9]{24}'", "'acme7[0-9]_[a-z0-9]{24}'"
+    )
+    clf = Classifier.load([_rule_file(tmp_path, body)])
+    tail = "_k3j4h5g6f7d8s9a0p1o2i3u4"
+    for head, found in [("acme70", True), ("acme79", True), ("acme80", False), ("acme7x", False)]:
+        rules = [m.rule for m in clf.scan(f"t={head}{tail}") if m.rule.startswith("custom.")]
+        assert rules == (["custom.acme.internal-token"] if found else []), head
+
+
+def test_private_address_keywords_skip_decimals_but_not_addresses() -> None:
+    clf = Classifier.load()
+    found = {
+        text: [m.rule for m in clf.scan(text) if m.rule.startswith("infra.ip.")]
+        for text in ("took 10.5 s of 100.0", "db at 10.2.33.4", "at 172.20.0.9", "100.64.1.1")
+    }
+    assert found == {
+        "took 10.5 s of 100.0": [],
+        "db at 10.2.33.4": ["infra.ip.private"],
+        "at 172.20.0.9": ["infra.ip.private"],
+        "100.64.1.1": ["infra.ip.private"],
+    }
+
+
 def test_user_rule_replaces_a_builtin_id(tmp_path: Path) -> None:
     body = _CUSTOM.replace("custom.acme.internal-token", "secret.github.classic-pat")
     clf = Classifier.load([_rule_file(tmp_path, body)])
@@ -183,6 +208,7 @@ def test_disable_unknown_rule_is_a_usage_error() -> None:
         (_CUSTOM + _CUSTOM.replace("rules:\n", ""), "duplicate rule id"),
         (_CUSTOM.replace("keywords: [acme_]", "keywords: []"), "anchor"),
         (_CUSTOM + "    secret_group: 3\n", "secret_group"),
+        (_CUSTOM.replace("keywords: [acme_]", "keywords: ['acme#1_']"), "may not follow"),
     ],
 )
 def test_bad_rule_file(tmp_path: Path, body: str, message: str) -> None:
