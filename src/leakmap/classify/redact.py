@@ -32,5 +32,7 @@ def redact(value: str, keep: int | None = None) -> str:
         found = _PREFIX.match(value)
         keep = len(found.group(0)) if found else 4
     keep = max(0, min(keep, cap))
-    prefix = "".join(ch if ch.isprintable() else "?" for ch in value[:keep])
+    prefix = value[:keep]
+    if not prefix.isprintable():
+        prefix = "".join(ch if ch.isprintable() else "?" for ch in prefix)
     return f"{prefix}…#{value_hash(value)[:6]}"

@@ -43,21 +43,11 @@ validate raises :class:`~leakmap.errors.RuleFileError` with a one-line message.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Literal
-
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from typing import Any, Literal
 
 from leakmap.categories import DataCategory
 from leakmap.errors import RuleFileError
@@ -65,7 +55,6 @@ from leakmap.errors import RuleFileError
 __all__ = [
     "BUILTIN_RULE_FILES",
     "Rule",
-    "RuleFile",
     "builtin_rules",
     "check_unique",
     "load_rule_file",
@@ -74,133 +63,53 @@ __all__ = [
 #: The rule files shipped in the package (classify/rules/*.yaml), in load order.
 BUILTIN_RULE_FILES = ("secrets.yaml", "pii.yaml", "chat.yaml", "infrastructure.yaml")
 
-_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*(?:\.[a-z0-9][a-z0-9_-]*)+$")
 
-
-class Rule(BaseModel):
-    """One detection rule (see the module docstring for the fields)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One detection rule (see the module docstring for the fields). Built from a file
+    validated against :class:`leakmap.classify._schema.RuleSchema` (same fields, same
+    defaults: a test holds them equal), or straight from the shipped files."""
 
     id: str
     category: DataCategory
     description: str
+    regex: str
     keywords: tuple[str, ...] = ()
     shapes: tuple[str, ...] = ()
     keyword_case: Literal["any", "upper"] = "any"
     anchor: bool = False
-    regex: str
     secret_group: int | str = 0
     ignore_case: bool = False
-    min_entropy: float | None = Field(default=None, ge=0.0, le=8.0)
+    min_entropy: float | None = None
     validator: str | None = None
     requires: tuple[str, ...] = ()
     exclude_before: tuple[str, ...] = ()
-    requires_window: int = Field(default=512, ge=0, le=65536)
+    requires_window: int = 512
     allowlist: tuple[str, ...] = ()
     stopwords: tuple[str, ...] = ()
     placeholder_filter: bool = True
-    window: int = Field(default=384, ge=0, le=65536)
-    window_before: int | None = Field(default=None, ge=0, le=65536)
+    window: int = 384
+    window_before: int | None = None
     priority: int = 50
     confidence: Literal["high", "medium", "low"] = "high"
     severity: Literal["critical", "high", "medium", "low", "info"] = "high"
-    keep_prefix: int | None = Field(default=None, ge=0, le=16)
+    keep_prefix: int | None = None
     references: tuple[str, ...] = ()
 
-    @field_validator("id")
-    @classmethod
-    def _check_id(cls, value: str) -> str:
-        if not _ID.match(value):
-            raise ValueError(f"rule id {value!r} must look like 'category.provider.kind'")
-        return value
 
-    @field_validator("keywords")
-    @classmethod
-    def _lower_keywords(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        if any(not k for k in value):
-            raise ValueError("empty keyword")
-        for k in value:
-            if "#" in k and any("0" <= ch <= "9" for ch in k[k.index("#") :]):
-                raise ValueError(f"keyword {k!r}: a literal digit may not follow '#'")
-        return tuple(dict.fromkeys(k.lower() for k in value))
-
-    @field_validator("shapes")
-    @classmethod
-    def _check_shapes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        if any(not k or any(ch in "123456789" for ch in k) for k in value):
-            raise ValueError("a shape is non-empty and writes every digit as 0")
-        return tuple(dict.fromkeys(k.lower() for k in value))
-
-    @field_validator("stopwords")
-    @classmethod
-    def _lower_stopwords(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(k.lower() for k in value)
-
-    @field_validator("regex")
-    @classmethod
-    def _check_regex(cls, value: str, info: ValidationInfo) -> str:
-        if not _trusted(info):
-            _compile(value, "regex")
-        return value
-
-    @field_validator("requires", "allowlist", "exclude_before")
-    @classmethod
-    def _check_regexes(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
-        if not _trusted(info):
-            for item in value:
-                _compile(item, "pattern")
-        return value
-
-    @model_validator(mode="after")
-    def _check_group_and_validator(self, info: ValidationInfo) -> Rule:
-        if self.anchor and not (self.keywords or self.shapes):
-            raise ValueError("anchor: true needs keywords or shapes")
-        if _trusted(info):
-            return self  # the shipped rules: compiled and checked by the test-suite
-        compiled = re.compile(self.regex)
-        group = self.secret_group
-        if isinstance(group, int):
-            if group > compiled.groups:
-                raise ValueError(f"secret_group {group} > number of groups {compiled.groups}")
-        elif group not in compiled.groupindex:
-            raise ValueError(f"secret_group {group!r} is not a named group of the regex")
-        if self.validator is not None:
-            from leakmap.classify.validators import VALIDATORS
-
-            if self.validator not in VALIDATORS:
-                known = ", ".join(sorted(VALIDATORS))
-                raise ValueError(f"unknown validator {self.validator!r} (known: {known})")
-        return self
-
-
-class RuleFile(BaseModel):
-    """The top level of a rule file."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    rules: tuple[Rule, ...]
-
-
-def _trusted(info: ValidationInfo) -> bool:
-    """The shipped rule files skip regex compilation at load time (the engine compiles
-    lazily); tests validate them in full."""
-    return isinstance(info.context, dict) and bool(info.context.get("trusted"))
-
-
-def _compile(pattern: str, what: str) -> None:
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise ValueError(f"bad {what}: {exc}") from None
-
-
-def _short(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    loc = ".".join(str(p) for p in first.get("loc", ()))
-    msg = str(first.get("msg", "invalid"))
-    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{loc}: {msg}{more}"
+def _shipped_rule(raw: dict[str, Any]) -> Rule:
+    """A shipped rule without the schema: the same normalisation as the schema's
+    validators (lower-cased keywords, shapes and stopwords; tuples; the category enum)."""
+    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+    for name in ("keywords", "shapes"):
+        if name in fields:
+            fields[name] = tuple(dict.fromkeys(k.lower() for k in fields[name]))
+    if "stopwords" in fields:
+        fields["stopwords"] = tuple(k.lower() for k in fields["stopwords"])
+    if fields.get("min_entropy") is not None:
+        fields["min_entropy"] = float(fields["min_entropy"])
+    fields["category"] = DataCategory(fields["category"])
+    return Rule(**fields)
 
 
 def _parse(text: str, source: str, trusted: bool = False) -> tuple[Rule, ...]:
@@ -215,11 +124,17 @@ def _parse(text: str, source: str, trusted: bool = False) -> tuple[Rule, ...]:
         raise RuleFileError(f"rule file {source}:{where} not valid YAML") from None
     if not isinstance(data, dict):
         raise RuleFileError(f"rule file {source}: expected a mapping with a 'rules' list")
+    if trusted:
+        return tuple(_shipped_rule(raw) for raw in data["rules"])
+    from pydantic import ValidationError
+
+    from leakmap.classify._schema import RuleFile, short_error
+
     try:
-        parsed = RuleFile.model_validate(data, context={"trusted": trusted})
+        parsed = RuleFile.model_validate(data)
     except ValidationError as exc:
-        raise RuleFileError(f"rule file {source}: {_short(exc)}") from None
-    return parsed.rules
+        raise RuleFileError(f"rule file {source}: {short_error(exc)}") from None
+    return parsed.to_rules()
 
 
 def load_rule_file(path: Path) -> tuple[Rule, ...]:
@@ -235,8 +150,8 @@ def load_rule_file(path: Path) -> tuple[Rule, ...]:
 def builtin_rules(
     names: Iterable[str] = BUILTIN_RULE_FILES, *, trusted: bool = True
 ) -> tuple[Rule, ...]:
-    """The rules shipped in the package. ``trusted`` skips compiling their regexes here
-    (the test-suite loads them with ``trusted=False``)."""
+    """The rules shipped in the package. ``trusted`` loads them without the schema (the
+    test-suite loads them with ``trusted=False``: validated in full, regexes compiled)."""
     base = resources.files("leakmap.classify").joinpath("rules")
     out: list[Rule] = []
     for name in names:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import collections
 import ipaddress
 import json
 import math
@@ -56,13 +57,24 @@ _NON_DIGITS = re.compile(r"\D")
 _WINDOWS_DRIVE = re.compile(r"[A-Za-z]:\\")
 
 
+# The C loop behind Counter(), without Counter's Python-level set-up (which costs more than
+# the counting for a 40-character key); Counter itself where an interpreter lacks it.
+_count_into: Callable[[dict[str, int], str], None] | None = getattr(
+    collections, "_count_elements", None
+)
+
+
 def shannon_entropy(value: str) -> float:
     """Shannon entropy of ``value`` in bits per character (0.0 for an empty string)."""
     if not value:
         return 0.0
     n = len(value)
-    counts = map(value.count, set(value)) if n <= 256 else Counter(value).values()
-    return math.log2(n) - sum(map(_c_log2_c, counts)) / n
+    if _count_into is not None:
+        counts: dict[str, int] = {}
+        _count_into(counts, value)
+    else:
+        counts = Counter(value)
+    return math.log2(n) - sum(map(_c_log2_c, counts.values())) / n
 
 
 @cache  # counts are small integers: a C-level memo beats recomputing the logarithm
@@ -108,8 +120,29 @@ def _placeholder_regex() -> re.Pattern[str]:
     return re.compile("|".join(parts))
 
 
+# Every literal the placeholder regex can match, lower-cased: a value containing none of them
+# (nearly every real key) needs only the repeated-character test.
+_PLACEHOLDER_HINTS = (
+    *dict.fromkeys(
+        w.lower() for w in (*_PLACEHOLDER_MASKS, *_PLACEHOLDER_WORDS, *_PLACEHOLDER_UPPER_ANYWHERE)
+    ),
+    "_here",
+    "<",
+    "%s",
+)
+_REPEATED = re.compile(r"(.)\1{5,}")
+
+
 def is_placeholder(value: str) -> bool:
     """True for templates, masks, documented examples and similar non-secrets."""
+    low = value.lower()
+    if (
+        not value.startswith("$")
+        and not any(hint in low for hint in _PLACEHOLDER_HINTS)
+        and _REPEATED.search(value) is None
+        and "%" not in value
+    ):
+        return False
     pattern = _placeholder_regex()
     if pattern.search(value) is not None:
         return True

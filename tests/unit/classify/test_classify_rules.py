@@ -3,7 +3,10 @@ span, and each negative fixture is not reported by that rule."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 from typing import Any
@@ -12,7 +15,7 @@ import pytest
 import yaml
 
 from leakmap.classify import Classifier
-from leakmap.classify.rules import builtin_rules
+from leakmap.classify.rules import Rule, builtin_rules
 
 from .classify_fakes import render
 
@@ -41,6 +44,29 @@ def clf() -> Classifier:
 
 def test_builtin_rules_validate_fully_and_match_the_fast_load() -> None:
     assert builtin_rules(trusted=False) == builtin_rules(trusted=True)
+
+
+def test_rule_and_schema_have_the_same_fields_and_defaults() -> None:
+    from leakmap.classify._schema import RuleSchema
+
+    plain = {
+        f.name: (f.default is dataclasses.MISSING, f.default) for f in dataclasses.fields(Rule)
+    }
+    schema = {
+        name: (info.is_required(), None if info.is_required() else info.default)
+        for name, info in RuleSchema.model_fields.items()
+    }
+    plain = {k: (req, None if req else d) for k, (req, d) in plain.items()}
+    assert plain == schema
+
+
+def test_loading_the_shipped_rules_does_not_import_pydantic() -> None:
+    code = (
+        "import sys; from leakmap.classify import Classifier; Classifier.load(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pydantic'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_at_least_sixty_secret_rules_and_all_categories() -> None:
