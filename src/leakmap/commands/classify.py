@@ -265,30 +265,61 @@ def _located(
         )
 
 
+# A batch's findings as written out: (rendered text for text/jsonl, dicts for json, counts
+# per category). Rendered where the batch was scanned, so a worker process hands back one
+# string instead of thousands of objects to unpickle and format.
+_Rendered = tuple[str, list[dict[str, object]], Counter[str]]
+
+
+def _render(findings: Iterable[_Finding], fmt: OutputFormat) -> _Rendered:
+    counts: Counter[str] = Counter()
+    parts: list[str] = []
+    dicts: list[dict[str, object]] = []
+    for f in findings:
+        counts[f.category] += 1
+        if fmt is OutputFormat.JSONL:
+            parts.append(_jsonl_line(f))
+        elif fmt is OutputFormat.JSON:
+            dicts.append(f.as_dict())
+        else:
+            parts.append(_text_line(f) + "\n")
+    return "".join(parts), dicts, counts
+
+
+def _scan_batch(
+    clf: Classifier,
+    name: str,
+    batch: list[str],
+    meta: list[tuple[int, int, int]],
+    show: bool,
+    fmt: OutputFormat,
+) -> _Rendered:
+    matches = clf.scan("\n".join(batch))
+    return _render(_located(name, batch, meta, matches, show), fmt)
+
+
 def _scan_stream(
     clf: Classifier,
     name: str,
     pieces: Iterable[tuple[int, int, str]],
     show: bool,
+    fmt: OutputFormat,
     pool: Pool | None = None,
-) -> Iterator[_Finding]:
-    """Findings of a stream, in order. With a ``pool`` of worker processes (which hold
-    their own copy of the classifier), up to ``_IN_FLIGHT`` batches are scanned at once;
-    reading stays bounded."""
+) -> Iterator[_Rendered]:
+    """Rendered findings of a stream, batch by batch, in order. With a ``pool`` of worker
+    processes (which hold their own copy of the classifier), up to ``_IN_FLIGHT`` batches
+    are scanned at once; reading stays bounded."""
     if pool is None:
         for batch, meta in _batches(pieces):
-            yield from _located(name, batch, meta, clf.scan("\n".join(batch)), show)
+            yield _scan_batch(clf, name, batch, meta, show, fmt)
         return
-    pending: deque[tuple[list[str], list[tuple[int, int, int]], AsyncResult[list[Match]]]]
-    pending = deque()
+    pending: deque[AsyncResult[_Rendered]] = deque()
     for batch, meta in _batches(pieces):
-        pending.append((batch, meta, pool.apply_async(_worker_scan, ("\n".join(batch),))))
+        pending.append(pool.apply_async(_worker_scan, (name, batch, meta, show, fmt)))
         if len(pending) >= _IN_FLIGHT:
-            done_batch, done_meta, result = pending.popleft()
-            yield from _located(name, done_batch, done_meta, result.get(), show)
+            yield pending.popleft().get()
     while pending:
-        done_batch, done_meta, result = pending.popleft()
-        yield from _located(name, done_batch, done_meta, result.get(), show)
+        yield pending.popleft().get()
 
 
 # --- worker processes (a large input is scanned on several cores) -------------------------
@@ -300,8 +331,10 @@ def _worker_init(clf: Classifier) -> None:
     _worker_state["clf"] = clf
 
 
-def _worker_scan(text: str) -> list[Match]:
-    return _worker_state["clf"].scan(text)
+def _worker_scan(
+    name: str, batch: list[str], meta: list[tuple[int, int, int]], show: bool, fmt: OutputFormat
+) -> _Rendered:
+    return _scan_batch(_worker_state["clf"], name, batch, meta, show, fmt)
 
 
 def _auto_jobs(jobs: int) -> int:
@@ -332,15 +365,17 @@ def _findings(
     paths: Sequence[str],
     recursive: bool,
     show: bool,
+    fmt: OutputFormat,
     notes: list[str],
     jobs: int = 1,
-) -> Iterator[_Finding]:
+) -> Iterator[_Rendered]:
     with ExitStack() as stack:
         pool: Pool | None = None
         pool_tried = False
         for name, path, explicit in _expand(paths, recursive):
             if path is None:
-                yield from _scan_stream(clf, "-", _segments(sys.stdin.buffer, "<stdin>"), show)
+                stdin = _segments(sys.stdin.buffer, "<stdin>")
+                yield from _scan_stream(clf, "-", stdin, show, fmt)
                 continue
             try:
                 if not pool_tried and jobs > 1 and path.stat().st_size >= _PARALLEL_BYTES:
@@ -349,7 +384,7 @@ def _findings(
                     if pool is not None:
                         stack.enter_context(pool)  # terminates the workers on exit
                 with path.open("rb") as fh:
-                    yield from _scan_stream(clf, name, _segments(fh, name), show, pool)
+                    yield from _scan_stream(clf, name, _segments(fh, name), show, fmt, pool)
             except OSError as exc:
                 message = f"{name}: cannot read ({exc.strerror or type(exc).__name__})"
                 if explicit:
@@ -398,17 +433,13 @@ def _run(
     jobs: int = 1,
 ) -> int:
     counts: Counter[str] = Counter()
-    total = 0
     collected: list[dict[str, object]] = []
-    for finding in _findings(clf, paths, recursive, show, notes, jobs):
-        total += 1
-        counts[finding.category] += 1
-        if fmt is OutputFormat.JSONL:
-            out.write(_jsonl_line(finding))
-        elif fmt is OutputFormat.JSON:
-            collected.append(finding.as_dict())
-        else:
-            out.write(_text_line(finding) + "\n")
+    for text, dicts, batch_counts in _findings(clf, paths, recursive, show, fmt, notes, jobs):
+        counts.update(batch_counts)
+        if text:
+            out.write(text)
+        collected.extend(dicts)
+    total = sum(counts.values())
     if fmt is OutputFormat.JSON:
         doc = {
             "schema": SCHEMA,
