@@ -50,6 +50,7 @@ class RuleSchema(BaseModel):
     placeholder_filter: bool = True
     window: int = Field(default=384, ge=0, le=65536)
     window_before: int | None = Field(default=None, ge=0, le=65536)
+    back: str | None = None
     priority: int = 50
     confidence: Literal["high", "medium", "low"] = "high"
     severity: Literal["critical", "high", "medium", "low", "info"] = "high"
@@ -91,6 +92,15 @@ class RuleSchema(BaseModel):
         _compile(value, "regex")
         return value
 
+    @field_validator("back")
+    @classmethod
+    def _check_back(cls, value: str | None) -> str | None:
+        if value is not None:
+            _compile(value, "back")
+            if re.fullmatch(value, "") is not None or re.fullmatch(value, "ab") is not None:
+                raise ValueError("back is one character class, such as '[a-z0-9.-]'")
+        return value
+
     @field_validator("requires", "allowlist", "exclude_before")
     @classmethod
     def _check_regexes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -102,6 +112,8 @@ class RuleSchema(BaseModel):
     def _check_group_and_validator(self) -> RuleSchema:
         if self.anchor and not (self.keywords or self.shapes):
             raise ValueError("anchor: true needs keywords or shapes")
+        if self.back is not None and (self.anchor or not (self.keywords or self.shapes)):
+            raise ValueError("back is for window rules (anchor: false) with keywords or shapes")
         compiled = re.compile(self.regex)
         group = self.secret_group
         if isinstance(group, int):

@@ -18,6 +18,9 @@ How a scan works:
    * other rules (context words such as ``deepseek``, suffixes such as ``.internal``) search
      a window of ``window_before``/``window`` characters around the hit; overlapping
      windows of one rule are merged, and a match cut by the window end is re-matched.
+     A window rule whose match holds its keyword can name the characters allowed before
+     the keyword (``back``, e.g. an e-mail's local part before ``@``): one anchored match
+     is tried where that run starts, and the window is searched only when it fails.
 
    So the cost grows with the number of hits, not with the number of rules.
 3. A candidate must then pass, cheapest first: ``min_entropy``, ``stopwords``,
@@ -96,6 +99,7 @@ class _Compiled:
     __slots__ = (
         "_allowlist",
         "_alt",
+        "_back",
         "_excludes",
         "_pattern",
         "_requires",
@@ -128,6 +132,7 @@ class _Compiled:
         self.priority = rule.priority
         self.window = rule.window
         self._pattern: re.Pattern[str] | None = None
+        self._back: re.Pattern[str] | None = None
         self._alt: tuple[str, ...] | None = None
         self._verdicts: dict[str, bool] = {}
         self._requires: tuple[re.Pattern[str], ...] | None = None
@@ -139,6 +144,17 @@ class _Compiled:
         if self._pattern is None:
             self._pattern = re.compile(self.rule.regex, self.flags)
         return self._pattern
+
+    def back_start(self, text: str, start: int) -> int:
+        """Where the run of ``back`` characters that ends at ``start`` begins (looking at
+        most ``before`` characters back): one reversed anchored match, linear."""
+        if self._back is None:
+            self._back = re.compile(f"(?:{self.rule.back})*", self.flags)
+        lo = start - self.before
+        if lo < 0:
+            lo = 0
+        run = self._back.match(text[lo:start][::-1])
+        return start - (run.end() if run is not None else 0)
 
     def validated(self, value: str) -> bool:
         """The rule's validator on ``value``, remembered (the same number or key often
@@ -352,6 +368,15 @@ class Classifier:
                             hit = text[start : end + 1]
                             if hit != hit.upper():
                                 continue
+                        if c.rule.back is not None:
+                            if start < reach.get(c, -1):
+                                continue  # inside this rule's previous match: same finding
+                            m = c.pattern.match(text, c.back_start(text, start))
+                            if m is not None and m.end() > start:
+                                reach[c] = m.end()
+                                check(c, text, m, out)
+                                continue
+                            # no match there: search the window, as for any window rule
                         s = start - c.before
                         e = end + 1 + c.window
                         lst = spans.get(c)

@@ -150,6 +150,37 @@ def test_user_rule_file_adds_a_rule(tmp_path: Path) -> None:
     ]
 
 
+_BACK = """rules:
+  - id: test.acme.mail
+    category: pii
+    description: t
+    keywords: ['@acme.']
+    BACK
+    window_before: 40
+    window: 40
+    regex: '(?<![\\w.])[a-z][a-z.]*@acme\\.(?:com|org)(?![\\w.])'
+"""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mail bob.smith@acme.com now",  # the run before '@' is the match's start: fast path
+        "to:.bob@acme.org",  # the run starts with '.', which the regex may not: window search
+        "x" * 60 + " a.b@acme.com",
+        "é.bob@acme.com and ann@acme.com, zed@acme.org",
+        "bob@acme.net cara@acme.org",
+    ],
+)
+def test_back_finds_what_the_window_search_finds(tmp_path: Path, text: str) -> None:
+    def found(back: str) -> list[tuple[int, int]]:
+        path = _rule_file(tmp_path, _BACK.replace("BACK", back))
+        clf = Classifier([r for r in Classifier.load([path]).rules if r.id == "test.acme.mail"])
+        return [(m.start, m.end) for m in clf.scan(text)]
+
+    assert found("back: '[a-z.]'") == found("")
+
+
 def test_hash_in_a_keyword_stands_for_one_digit(tmp_path: Path) -> None:
     body = _CUSTOM.replace("keywords: [acme_]", "keywords: ['acme7#_']").replace(
         "'acme_[a-z0-9]{24}'", "'acme7[0-9]_[a-z0-9]{24}'"
@@ -209,6 +240,8 @@ def test_disable_unknown_rule_is_a_usage_error() -> None:
         (_CUSTOM.replace("keywords: [acme_]", "keywords: []"), "anchor"),
         (_CUSTOM + "    secret_group: 3\n", "secret_group"),
         (_CUSTOM.replace("keywords: [acme_]", "keywords: ['acme#1_']"), "may not follow"),
+        (_CUSTOM + "    back: '[a-z]+'\n", "one character class"),
+        (_CUSTOM + "    back: '[a-z]'\n", "window rules"),
     ],
 )
 def test_bad_rule_file(tmp_path: Path, body: str, message: str) -> None:
