@@ -17,6 +17,7 @@ from benchmarks.classify.bench_classify import (
     Run,
     parse_detect_secrets,
     parse_leakmap_jsonl,
+    run_leakmap,
     score,
 )
 from benchmarks.classify.corpus import LineRecord, generate, main
@@ -279,3 +280,31 @@ def test_detect_secrets_results_are_secret_findings_per_line() -> None:
     assert isinstance(run, Run) and run.findings == 3
     assert sorted(run.predicted) == [4, 9]
     assert run.predicted[4]["secret"] == {"HexHighEntropyString", "JSONWebToken"}
+
+
+_FAKE_LEAKMAP = """
+import sys
+from pathlib import Path
+counter = Path(sys.argv[1])
+n = int(counter.read_text()) if counter.exists() else 0
+counter.write_text(str(n + 1))
+line = '{"path": "c", "line": 1, "start": 0, "end": 3, "category": "pii", "rule": "r", '
+line += '"redacted": "x…#000000"}'
+print(line if n == 0 or sys.argv[2] == "same" else line.replace('"line": 1', '"line": 2'))
+sys.exit(1)
+"""
+
+
+@pytest.mark.parametrize("mode", ["same", "drift"])
+def test_leakmap_runs_repeat_and_must_agree(tmp_path: Path, mode: str) -> None:
+    script = tmp_path / "fake_leakmap.py"
+    script.write_text(_FAKE_LEAKMAP, encoding="utf-8")
+    corpus = tmp_path / "c"
+    corpus.write_text("abc\n", encoding="utf-8")
+    cmd = [sys.executable, str(script), str(tmp_path / "count"), mode, "--"]
+    run = run_leakmap(corpus, ["abc"], cmd, timeout=60, repeat=3)
+    assert (tmp_path / "count").read_text() == ("3" if mode == "same" else "2")
+    if mode == "same":
+        assert run.ok and run.findings == 1 and run.seconds > 0
+    else:
+        assert not run.ok and run.error == "output differs between runs"
