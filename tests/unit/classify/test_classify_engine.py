@@ -113,6 +113,39 @@ def test_unicode_that_changes_length_when_lowered(clf: Classifier) -> None:
     assert [(m.start, m.end) for m in ms] == [(12, 12 + len(GHP))]
 
 
+@pytest.mark.parametrize("noise", ["", "😀", "ÄÖÜ ß", "日本語のログ", "\udcff", "İ"])
+def test_text_that_is_not_ascii_gives_what_the_per_character_shape_gives(
+    clf: Classifier, noise: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    line = (
+        f"{noise} user {noise} bob@example.org said {noise}: token {GHP} to 10.2.3.4:8080 {noise}"
+    )
+    fast = [(m.rule, m.start, m.end) for m in clf.scan(line)]
+    from leakmap.classify import engine
+
+    monkeypatch.setattr(
+        engine, "_shape", lambda text, _=True: " " + text.translate(engine._SHAPE_MAP)
+    )
+    assert [(m.rule, m.start, m.end) for m in clf.scan(line)] == fast
+    assert {"pii.email", "secret.github.classic-pat", "infra.ip.private-with-port"} <= {
+        rule for rule, _, _ in fast
+    }
+
+
+def test_a_keyword_that_is_not_ascii_still_hits(tmp_path: Path) -> None:
+    body = (
+        _CUSTOM.replace("keywords: [acme_]", "keywords: ['пароль=']").replace(
+            "'acme_[a-z0-9]{24}'", "'пароль=(?P<v>[a-z0-9]{24})'"
+        )
+        + "    secret_group: v\n"
+    )
+    clf = Classifier.load([_rule_file(tmp_path, body)])
+    text = "😀 ПАРОЛЬ=zz пароль=k3j4h5g6f7d8s9a0p1o2i3u4"
+    assert [(m.rule, m.start) for m in clf.scan(text) if m.rule.startswith("custom.")] == [
+        ("custom.acme.internal-token", 19)
+    ]
+
+
 def test_window_cut_does_not_truncate_a_match(tmp_path: Path) -> None:
     rules = _rule_file(
         tmp_path,
