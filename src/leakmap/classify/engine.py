@@ -18,9 +18,9 @@ How a scan works:
    * other rules (context words such as ``deepseek``, suffixes such as ``.internal``) search
      a window of ``window_before``/``window`` characters around the hit; overlapping
      windows of one rule are merged, and a match cut by the window end is re-matched.
-     A window rule whose match holds its keyword can name the characters allowed before
-     the keyword (``back``, e.g. an e-mail's local part before ``@``): one anchored match
-     is tried where that run starts, and the window is searched only when it fails.
+     A window rule whose match holds its keyword and can only start where a run of
+     certain characters before the keyword starts can name them (``back``, e.g. an
+     e-mail's local part before ``@``): one anchored match is tried there, no window.
 
    So the cost grows with the number of hits, not with the number of rules.
 3. A candidate must then pass, cheapest first: ``min_entropy``, ``stopwords``,
@@ -393,14 +393,12 @@ class Classifier:
                             if hit != hit.upper():
                                 continue
                         if c.rule.back is not None:
-                            if start < reach.get(c, -1):
-                                continue  # inside this rule's previous match: same finding
-                            m = c.pattern.match(text, c.back_start(text, start))
-                            if m is not None and m.end() > start:
-                                reach[c] = m.end()
-                                check(c, text, m, out)
-                                continue
-                            # no match there: search the window, as for any window rule
+                            if start >= reach.get(c, -1):
+                                m = c.pattern.match(text, c.back_start(text, start))
+                                if m is not None and m.end() > start:
+                                    reach[c] = m.end()
+                                    check(c, text, m, out)
+                            continue  # no window: a match holding the hit starts there
                         s = start - c.before
                         e = end + 1 + c.window
                         lst = spans.get(c)

@@ -31,10 +31,10 @@ A rule file is a YAML document ``{"rules": [RULE, ...]}``; each rule::
     placeholder_filter: true           # secrets: drop templates and masks (is_placeholder)
     window: 512                        # characters searched after a hit (and before it,
     window_before: 16                  # unless window_before says otherwise)
-    back: '[A-Za-z0-9._%+-]'           # window rules whose match holds the keyword: the
-                                       # characters it may have before the keyword. One
-                                       # anchored match is tried where the run of them
-                                       # before the hit starts; the window only if it fails
+    back: '[A-Za-z0-9._%+-]'           # window rules whose match holds the keyword and
+                                       # can only start where the run of these characters
+                                       # before the keyword starts (the regex's look-behind
+                                       # refuses them): one anchored match there, no window
     priority: 50                       # overlap winner within a category (higher = more specific)
     confidence: high                   # high | medium | low
     severity: critical                 # hint for reports
