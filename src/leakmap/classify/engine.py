@@ -49,6 +49,7 @@ import fnmatch
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,11 @@ def _nul_for_non_ascii(err: UnicodeError) -> tuple[str, int]:
     return "\x00" * (err.end - err.start), err.end
 
 
-codecs.register_error("leakmap.shape", _nul_for_non_ascii)
+@cache
+def _shape_errors() -> str:
+    """The name of the error handler above, registered on first use (not at import)."""
+    codecs.register_error("leakmap.shape", _nul_for_non_ascii)
+    return "leakmap.shape"
 
 
 def _shape(text: str, ascii_literals: bool = True) -> str:
@@ -86,7 +91,7 @@ def _shape(text: str, ascii_literals: bool = True) -> str:
     if text.isascii():
         return " " + text.encode("ascii").translate(_SHAPE_BYTES).decode("ascii")
     if ascii_literals:
-        raw = text.encode("ascii", "leakmap.shape")
+        raw = text.encode("ascii", _shape_errors())
         return " " + raw.translate(_SHAPE_BYTES).decode("ascii")
     return " " + text.translate(_SHAPE_MAP)
 
