@@ -7,6 +7,7 @@ Examples::
     kubectl logs deploy/api | leakmap classify -  # stdin
     leakmap classify -r ./exports --format jsonl -o findings.jsonl
     leakmap classify dump.json --category secret --disable 'secret.generic.*'
+    leakmap classify -r src/ config/ --format sarif -o leakmap.sarif   # code scanning in CI
 
 Files are streamed in bounded batches of lines, never read whole; a file of 1 MiB or
 more is scanned by worker processes (``--jobs``, one per core by default, up to 4). A
@@ -121,6 +122,7 @@ class OutputFormat(StrEnum):
     TEXT = "text"
     JSON = "json"
     JSONL = "jsonl"
+    SARIF = "sarif"
 
 
 def strip_control(text: str) -> str:
@@ -279,7 +281,7 @@ def _render(findings: Iterable[_Finding], fmt: OutputFormat) -> _Rendered:
         counts[f.category] += 1
         if fmt is OutputFormat.JSONL:
             parts.append(_jsonl_line(f))
-        elif fmt is OutputFormat.JSON:
+        elif fmt in (OutputFormat.JSON, OutputFormat.SARIF):
             dicts.append(f.as_dict())
         else:
             parts.append(_text_line(f) + "\n")
@@ -447,6 +449,12 @@ def _run(
             "summary": {"findings": total, "by_category": dict(sorted(counts.items()))},
         }
         out.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+    elif fmt is OutputFormat.SARIF:
+        from leakmap import __version__
+        from leakmap.report.sarif import classify_sarif
+
+        sarif = classify_sarif(collected, clf.rules, __version__)
+        out.write(json.dumps(sarif, ensure_ascii=False, indent=2) + "\n")
     elif fmt is OutputFormat.TEXT:
         out.write(_summary(counts, total) + "\n")
     return total
@@ -461,7 +469,10 @@ def classify_command(
     ] = None,
     recursive: Annotated[bool, typer.Option("-r", "--recursive", help="Scan directories.")] = False,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="text, json (one document) or jsonl.")
+        OutputFormat,
+        typer.Option(
+            "--format", "-f", help="text, json (one document), jsonl or sarif (code scanning)."
+        ),
     ] = OutputFormat.TEXT,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to FILE.")] = None,
     rules: Annotated[
@@ -495,6 +506,8 @@ def classify_command(
     """
     from leakmap.classify.engine import Classifier
 
+    if show_secrets and output_format is OutputFormat.SARIF:
+        raise InputError("--show-secrets cannot go into SARIF, which is made to be uploaded")
     clf = Classifier.load(extra_rule_files=rules or (), disabled=disable or ())
     if category:
         wanted = set(category)

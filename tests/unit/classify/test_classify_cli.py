@@ -271,3 +271,89 @@ def test_worker_processes_give_the_same_findings_in_the_same_order(
 def test_auto_jobs() -> None:
     assert cmd._auto_jobs(3) == 3
     assert 1 <= cmd._auto_jobs(0) <= 4
+
+
+# --- SARIF ---------------------------------------------------------------------------------
+
+SARIF_SCHEMA = json.loads(
+    (Path(__file__).parents[2] / "data" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8")
+)
+
+
+def test_sarif_follows_the_schema_and_matches_jsonl(secrets_file: tuple[Path, list[str]]) -> None:
+    import jsonschema
+
+    path, values = secrets_file
+    code, out = _invoke(str(path), "--format", "sarif")
+    assert code == 1
+    log = json.loads(out)
+    jsonschema.Draft4Validator(SARIF_SCHEMA).validate(log)
+    assert [v for v in values if len(v) >= 8 and v in out] == []
+    (run,) = log["runs"]
+    assert run["columnKind"] == "unicodeCodePoints"
+    rules = run["tool"]["driver"]["rules"]
+    assert len({r["id"] for r in rules}) == len(rules)
+    _, jsonl = _invoke(str(path), "--format", "jsonl")
+    expected = [json.loads(line) for line in jsonl.splitlines()]
+    got = []
+    for res in run["results"]:
+        assert rules[res["ruleIndex"]]["id"] == res["ruleId"]
+        assert res["level"] == rules[res["ruleIndex"]]["defaultConfiguration"]["level"]
+        loc = res["locations"][0]["physicalLocation"]
+        region = loc["region"]
+        got.append(
+            (res["ruleId"], region["startLine"], region["startColumn"] - 1, region["endColumn"] - 1)
+        )
+        assert loc["artifactLocation"]["uri"].endswith("fake-secrets.log")
+        assert res["message"]["text"].endswith(res["properties"]["redacted"])
+    assert got == [(f["rule"], f["line"], f["start"], f["end"]) for f in expected]
+
+
+def test_sarif_levels_follow_rule_severity(tmp_path: Path) -> None:
+    src = tmp_path / "mixed.log"
+    src.write_text(
+        "key ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z5A\nmail ann.lee@example.org\n", encoding="utf-8"
+    )
+    _, out = _invoke(str(src), "--format", "sarif")
+    run = json.loads(out)["runs"][0]
+    levels = {
+        r["id"]: (r["defaultConfiguration"]["level"], r["properties"]["security-severity"])
+        for r in run["tool"]["driver"]["rules"]
+    }
+    assert levels == {
+        "secret.github.classic-pat": ("error", "9.5"),
+        "pii.email": ("warning", "5.5"),
+    }
+
+
+def test_sarif_with_nothing_found_is_a_valid_empty_run(tmp_path: Path) -> None:
+    import jsonschema
+
+    src = tmp_path / "clean.log"
+    src.write_text("nothing to see\n", encoding="utf-8")
+    code, out = _invoke(str(src), "--format", "sarif")
+    log = json.loads(out)
+    jsonschema.Draft4Validator(SARIF_SCHEMA).validate(log)
+    assert code == 0 and log["runs"][0]["results"] == []
+
+
+def test_sarif_refuses_show_secrets() -> None:
+    proc = _leakmap("--format", "sarif", "--show-secrets", "-", stdin=b"x\n")
+    assert proc.returncode == 2
+    assert proc.stdout == b""
+    assert proc.stderr.decode().count("\n") == 1 and "SARIF" in proc.stderr.decode()
+
+
+@pytest.mark.parametrize(
+    ("path", "uri"),
+    [
+        ("a.log", "a.log"),
+        ("logs/my app#1.log", "logs/my%20app%231.log"),
+        ("/var/log/x y.log", "file:///var/log/x%20y.log"),
+        ("-", "-"),
+    ],
+)
+def test_sarif_uri(path: str, uri: str) -> None:
+    from leakmap.report.sarif import sarif_uri
+
+    assert sarif_uri(path) == uri
