@@ -8,6 +8,11 @@ Examples::
     leakmap classify -r ./exports --format jsonl -o findings.jsonl
     leakmap classify dump.json --category secret --disable 'secret.generic.*'
     leakmap classify -r src/ config/ --format sarif -o leakmap.sarif   # code scanning in CI
+    leakmap classify -r config/ --baseline known.jsonl   # only findings not in known.jsonl
+
+A line holding ``leakmap:allow`` (or ``leakmap:allow=RULE-GLOB,...``) has its findings (of
+those rules) suppressed, unless ``--no-inline-allow``; ``--baseline`` drops the findings of
+an earlier jsonl/json output (same path, rule and redacted value).
 
 Files are streamed in bounded batches of lines, never read whole; a file of 1 MiB or
 more is scanned by worker processes (``--jobs``, one per core by default, up to 4). A
@@ -23,9 +28,11 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import fnmatch
 import gc
 import json
 import os
+import re
 import sys
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
@@ -53,6 +60,7 @@ __all__ = [
     "InputError",
     "OutputFormat",
     "classify_command",
+    "load_baseline",
     "register",
     "strip_control",
 ]
@@ -97,6 +105,13 @@ DOCUMENT_SCHEMA: dict[str, object] = {
                 "by_category": {
                     "type": "object",
                     "propertyNames": {"enum": ["secret", "pii", "chat", "infrastructure"]},
+                    "additionalProperties": {"type": "integer", "minimum": 1},
+                },
+                "suppressed": {
+                    "description": "findings not reported: known in --baseline, or on a line "
+                    "with a leakmap:allow marker",
+                    "type": "object",
+                    "propertyNames": {"enum": ["baseline", "leakmap:allow"]},
                     "additionalProperties": {"type": "integer", "minimum": 1},
                 },
             },
@@ -154,6 +169,28 @@ class _Finding:
         if self.value is not None:
             out["value"] = self.value
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    """What to report and how: the same for every batch, in every worker."""
+
+    fmt: OutputFormat
+    show: bool = False
+    inline_allow: bool = True  # honour ``leakmap:allow`` markers on a line
+    baseline: frozenset[tuple[str, str, str]] = frozenset()  # (path, rule, redacted)
+
+
+_ALLOW = re.compile(r"leakmap:allow(?:=([\w.*?\[\]!-]+(?:,[\w.*?\[\]!-]+)*))?")
+
+
+def _allowed_rules(line: str) -> list[str] | None:
+    """The rule globs a ``leakmap:allow`` marker on ``line`` names (``["*"]`` for a bare
+    marker), or None when the line has no marker."""
+    found = None
+    for m in _ALLOW.finditer(line):
+        found = (found or []) + (m.group(1).split(",") if m.group(1) else ["*"])
+    return found
 
 
 # --- input ---------------------------------------------------------------------------------
@@ -248,13 +285,28 @@ def _located(
     batch: list[str],
     meta: list[tuple[int, int, int]],
     matches: Iterable[Match],
-    show: bool,
+    opts: _Options,
+    suppressed: Counter[str],
 ) -> Iterator[_Finding]:
+    """Findings at their line and column, minus those a ``leakmap:allow`` marker on their
+    line or the baseline suppresses (counted in ``suppressed``)."""
     starts = [m[2] for m in meta]
+    markers: dict[int, list[str] | None] = {}
     for m in matches:
         i = bisect.bisect_right(starts, m.start) - 1
+        if opts.inline_allow and "leakmap:allow" in batch[i]:
+            if i not in markers:
+                markers[i] = _allowed_rules(batch[i])
+            globs = markers[i]
+            if globs and any(fnmatch.fnmatchcase(m.rule, g) for g in globs):
+                suppressed["leakmap:allow"] += 1
+                continue
+        if opts.baseline and (name, m.rule, m.redacted) in opts.baseline:
+            suppressed["baseline"] += 1
+            continue
         line, col, base = meta[i]
         seg_end = base + len(batch[i])
+        show = opts.show
         yield _Finding(
             path=name,
             line=line,
@@ -270,10 +322,10 @@ def _located(
 # A batch's findings as written out: (rendered text for text/jsonl, dicts for json, counts
 # per category). Rendered where the batch was scanned, so a worker process hands back one
 # string instead of thousands of objects to unpickle and format.
-_Rendered = tuple[str, list[dict[str, object]], Counter[str]]
+_Rendered = tuple[str, list[dict[str, object]], Counter[str], Counter[str]]
 
 
-def _render(findings: Iterable[_Finding], fmt: OutputFormat) -> _Rendered:
+def _render(findings: Iterable[_Finding], fmt: OutputFormat, suppressed: Counter[str]) -> _Rendered:
     counts: Counter[str] = Counter()
     parts: list[str] = []
     dicts: list[dict[str, object]] = []
@@ -285,27 +337,22 @@ def _render(findings: Iterable[_Finding], fmt: OutputFormat) -> _Rendered:
             dicts.append(f.as_dict())
         else:
             parts.append(_text_line(f) + "\n")
-    return "".join(parts), dicts, counts
+    return "".join(parts), dicts, counts, suppressed
 
 
 def _scan_batch(
-    clf: Classifier,
-    name: str,
-    batch: list[str],
-    meta: list[tuple[int, int, int]],
-    show: bool,
-    fmt: OutputFormat,
+    clf: Classifier, name: str, batch: list[str], meta: list[tuple[int, int, int]], opts: _Options
 ) -> _Rendered:
     matches = clf.scan("\n".join(batch))
-    return _render(_located(name, batch, meta, matches, show), fmt)
+    suppressed: Counter[str] = Counter()
+    return _render(_located(name, batch, meta, matches, opts, suppressed), opts.fmt, suppressed)
 
 
 def _scan_stream(
     clf: Classifier,
     name: str,
     pieces: Iterable[tuple[int, int, str]],
-    show: bool,
-    fmt: OutputFormat,
+    opts: _Options,
     pool: Pool | None = None,
 ) -> Iterator[_Rendered]:
     """Rendered findings of a stream, batch by batch, in order. With a ``pool`` of worker
@@ -313,11 +360,11 @@ def _scan_stream(
     are scanned at once; reading stays bounded."""
     if pool is None:
         for batch, meta in _batches(pieces):
-            yield _scan_batch(clf, name, batch, meta, show, fmt)
+            yield _scan_batch(clf, name, batch, meta, opts)
         return
     pending: deque[AsyncResult[_Rendered]] = deque()
     for batch, meta in _batches(pieces):
-        pending.append(pool.apply_async(_worker_scan, (name, batch, meta, show, fmt)))
+        pending.append(pool.apply_async(_worker_scan, (name, batch, meta)))
         if len(pending) >= _IN_FLIGHT:
             yield pending.popleft().get()
     while pending:
@@ -326,17 +373,18 @@ def _scan_stream(
 
 # --- worker processes (a large input is scanned on several cores) -------------------------
 
-_worker_state: dict[str, Classifier] = {}  # per worker process: set once by the initializer
+# Per worker process, set once by the initializer: the classifier and the options (a large
+# baseline is sent to each worker once, not with every batch).
+_worker_state: dict[str, tuple[Classifier, _Options]] = {}
 
 
-def _worker_init(clf: Classifier) -> None:
-    _worker_state["clf"] = clf
+def _worker_init(clf: Classifier, opts: _Options) -> None:
+    _worker_state["state"] = (clf, opts)
 
 
-def _worker_scan(
-    name: str, batch: list[str], meta: list[tuple[int, int, int]], show: bool, fmt: OutputFormat
-) -> _Rendered:
-    return _scan_batch(_worker_state["clf"], name, batch, meta, show, fmt)
+def _worker_scan(name: str, batch: list[str], meta: list[tuple[int, int, int]]) -> _Rendered:
+    clf, opts = _worker_state["state"]
+    return _scan_batch(clf, name, batch, meta, opts)
 
 
 def _auto_jobs(jobs: int) -> int:
@@ -350,7 +398,7 @@ def _auto_jobs(jobs: int) -> int:
     return max(1, min(4, cores))
 
 
-def _make_pool(clf: Classifier, jobs: int) -> Pool | None:
+def _make_pool(clf: Classifier, opts: _Options, jobs: int) -> Pool | None:
     """A pool of ``jobs`` forked workers sharing the loaded rules, or None where fork is
     not available (the scan then runs in this process)."""
     import multiprocessing
@@ -358,7 +406,7 @@ def _make_pool(clf: Classifier, jobs: int) -> Pool | None:
     if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return None
     return multiprocessing.get_context("fork").Pool(
-        processes=jobs, initializer=_worker_init, initargs=(clf,)
+        processes=jobs, initializer=_worker_init, initargs=(clf, opts)
     )
 
 
@@ -366,8 +414,7 @@ def _findings(
     clf: Classifier,
     paths: Sequence[str],
     recursive: bool,
-    show: bool,
-    fmt: OutputFormat,
+    opts: _Options,
     notes: list[str],
     jobs: int = 1,
 ) -> Iterator[_Rendered]:
@@ -377,16 +424,16 @@ def _findings(
         for name, path, explicit in _expand(paths, recursive):
             if path is None:
                 stdin = _segments(sys.stdin.buffer, "<stdin>")
-                yield from _scan_stream(clf, "-", stdin, show, fmt)
+                yield from _scan_stream(clf, "-", stdin, opts)
                 continue
             try:
                 if not pool_tried and jobs > 1 and path.stat().st_size >= _PARALLEL_BYTES:
                     pool_tried = True
-                    pool = _make_pool(clf, jobs)
+                    pool = _make_pool(clf, opts, jobs)
                     if pool is not None:
                         stack.enter_context(pool)  # terminates the workers on exit
                 with path.open("rb") as fh:
-                    yield from _scan_stream(clf, name, _segments(fh, name), show, fmt, pool)
+                    yield from _scan_stream(clf, name, _segments(fh, name), opts, pool)
             except OSError as exc:
                 message = f"{name}: cannot read ({exc.strerror or type(exc).__name__})"
                 if explicit:
@@ -417,27 +464,72 @@ def _text_line(f: _Finding) -> str:
     return f"{where}  {f.category:<14}  {f.rule:<40}  {strip_control(shown)}"
 
 
-def _summary(counts: Counter[str], total: int) -> str:
+def _summary(counts: Counter[str], total: int, suppressed: Counter[str]) -> str:
     if not total:
-        return "no findings"
-    parts = ", ".join(f"{cat}: {counts[cat]}" for cat in sorted(counts))
-    return f"{total} finding{'s' if total != 1 else ''} ({parts})"
+        text = "no findings"
+    else:
+        parts = ", ".join(f"{cat}: {counts[cat]}" for cat in sorted(counts))
+        text = f"{total} finding{'s' if total != 1 else ''} ({parts})"
+    if suppressed:
+        why = ", ".join(f"{k}: {suppressed[k]}" for k in sorted(suppressed))
+        text += f"; {sum(suppressed.values())} suppressed ({why})"
+    return text
+
+
+def load_baseline(path: Path) -> frozenset[tuple[str, str, str]]:
+    """The (path, rule, redacted) keys of an earlier ``--format jsonl`` or ``--format json``
+    output: findings with those keys are known and not reported again. The redacted form
+    ends in a hash of the value, so a changed secret at the same place is new.
+
+    Raises InputError for a file that cannot be read or is not such an output."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8"
+        raise InputError(f"baseline {path}: cannot read ({reason})") from None
+    try:
+        whole = json.loads(text) if text.lstrip().startswith("{") else None
+    except json.JSONDecodeError:
+        whole = None  # JSON lines
+    records: list[object]
+    if isinstance(whole, dict) and whole.get("schema") == SCHEMA:
+        records = list(whole.get("findings") or [])
+    else:
+        records = []
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                raise InputError(f"baseline {path}: line {n} is not JSON") from None
+    keys: set[tuple[str, str, str]] = set()
+    for n, rec in enumerate(records, 1):
+        fields = [rec.get(k) for k in ("path", "rule", "redacted")] if isinstance(rec, dict) else []
+        if len(fields) != 3 or not all(isinstance(v, str) for v in fields):
+            raise InputError(f"baseline {path}: finding {n} has no path, rule and redacted")
+        keys.add((str(fields[0]), str(fields[1]), str(fields[2])))
+    return frozenset(keys)
 
 
 def _run(
     clf: Classifier,
     paths: Sequence[str],
     recursive: bool,
-    fmt: OutputFormat,
+    opts: _Options,
     out: IO[str],
-    show: bool,
     notes: list[str],
     jobs: int = 1,
 ) -> int:
+    fmt = opts.fmt
     counts: Counter[str] = Counter()
+    suppressed: Counter[str] = Counter()
     collected: list[dict[str, object]] = []
-    for text, dicts, batch_counts in _findings(clf, paths, recursive, show, fmt, notes, jobs):
+    for text, dicts, batch_counts, batch_suppressed in _findings(
+        clf, paths, recursive, opts, notes, jobs
+    ):
         counts.update(batch_counts)
+        suppressed.update(batch_suppressed)
         if text:
             out.write(text)
         collected.extend(dicts)
@@ -446,7 +538,11 @@ def _run(
         doc = {
             "schema": SCHEMA,
             "findings": collected,
-            "summary": {"findings": total, "by_category": dict(sorted(counts.items()))},
+            "summary": {
+                "findings": total,
+                "by_category": dict(sorted(counts.items())),
+                "suppressed": dict(sorted(suppressed.items())),
+            },
         }
         out.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
     elif fmt is OutputFormat.SARIF:
@@ -456,7 +552,7 @@ def _run(
         sarif = classify_sarif(collected, clf.rules, __version__)
         out.write(json.dumps(sarif, ensure_ascii=False, indent=2) + "\n")
     elif fmt is OutputFormat.TEXT:
-        out.write(_summary(counts, total) + "\n")
+        out.write(_summary(counts, total, suppressed) + "\n")
     return total
 
 
@@ -490,6 +586,21 @@ def classify_command(
     show_secrets: Annotated[
         bool, typer.Option("--show-secrets", help="Also print the raw matched values (careful).")
     ] = False,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline",
+            help="An earlier jsonl/json output: its findings (same path, rule and value hash) "
+            "are known and not reported again.",
+        ),
+    ] = None,
+    inline_allow: Annotated[
+        bool,
+        typer.Option(
+            "--inline-allow/--no-inline-allow",
+            help="Honour 'leakmap:allow' or 'leakmap:allow=RULE-GLOB,...' on a line.",
+        ),
+    ] = True,
     jobs: Annotated[
         int,
         typer.Option(
@@ -512,6 +623,12 @@ def classify_command(
     if category:
         wanted = set(category)
         clf = Classifier([r for r in clf.rules if r.category in wanted])
+    opts = _Options(
+        fmt=output_format,
+        show=show_secrets,
+        inline_allow=inline_allow,
+        baseline=load_baseline(baseline) if baseline is not None else frozenset(),
+    )
     notes: list[str] = []
     # The scan allocates many short-lived, cycle-free objects; the cyclic collector would
     # spend a third of the run re-walking everything the imports created. Reference
@@ -528,9 +645,7 @@ def classify_command(
                 out = stack.enter_context(output.open("w", encoding="utf-8"))
             except OSError as exc:
                 raise InputError(f"{output}: cannot write ({exc.strerror})") from None
-        total = _run(
-            clf, paths or [], recursive, output_format, out, show_secrets, notes, _auto_jobs(jobs)
-        )
+        total = _run(clf, paths or [], recursive, opts, out, notes, _auto_jobs(jobs))
     for note in notes:
         print(f"leakmap: {strip_control(note)}", file=sys.stderr)
     if total:

@@ -137,7 +137,7 @@ def test_json_document(tmp_path: Path) -> None:
     doc = json.loads(out_file.read_text(encoding="utf-8"))
     assert doc["schema"] == "leakmap.classify/1"
     assert [f["rule"] for f in doc["findings"]] == ["pii.email"]
-    assert doc["summary"] == {"findings": 1, "by_category": {"pii": 1}}
+    assert doc["summary"] == {"findings": 1, "by_category": {"pii": 1}, "suppressed": {}}
 
 
 def test_text_strips_control_characters(tmp_path: Path) -> None:
@@ -241,8 +241,8 @@ def test_worker_processes_give_the_same_findings_in_the_same_order(
     made: list[object] = []
     real_make_pool = cmd._make_pool
 
-    def recording_make_pool(clf: object, jobs: int) -> object:
-        pool = real_make_pool(clf, jobs)  # type: ignore[arg-type]
+    def recording_make_pool(clf: object, opts: object, jobs: int) -> object:
+        pool = real_make_pool(clf, opts, jobs)  # type: ignore[arg-type]
         made.append(pool)
         return pool
 
@@ -357,3 +357,86 @@ def test_sarif_uri(path: str, uri: str) -> None:
     from leakmap.report.sarif import sarif_uri
 
     assert sarif_uri(path) == uri
+
+
+# --- suppressions: leakmap:allow markers and --baseline ------------------------------------
+
+GHP_TOKEN = "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z5A"
+OTHER_TOKEN = "ghp_" + "Zy9xW8vU7tS6rQ5pO4nM3lK2jI1hG0fE9dC8"
+
+
+def _rules_of(out: str) -> list[tuple[int, str]]:
+    return [(json.loads(line)["line"], json.loads(line)["rule"]) for line in out.splitlines()]
+
+
+def test_inline_allow_marker(tmp_path: Path) -> None:
+    src = tmp_path / "config.env"
+    src.write_text(
+        f"A={GHP_TOKEN}  # leakmap:allow\n"
+        f"B={GHP_TOKEN} ann.lee@example.org  # leakmap:allow=pii.*\n"
+        f"C={GHP_TOKEN} ann.lee@example.org  # leakmap:allow=secret.github.*,pii.email\n"
+        f"D={GHP_TOKEN}\n",
+        encoding="utf-8",
+    )
+    code, out = _invoke(str(src), "--format", "jsonl")
+    assert code == 1
+    assert _rules_of(out) == [(2, "secret.github.classic-pat"), (4, "secret.github.classic-pat")]
+    _, text = _invoke(str(src))
+    assert text.splitlines()[-1].endswith("; 4 suppressed (leakmap:allow: 4)")
+    _, out = _invoke(str(src), "--format", "jsonl", "--no-inline-allow")
+    assert len(_rules_of(out)) == 6
+
+
+def test_baseline_reports_only_new_findings(tmp_path: Path) -> None:
+    src = tmp_path / "app.log"
+    src.write_text(f"token {GHP_TOKEN}\nmail ann.lee@example.org\n", encoding="utf-8")
+    base = tmp_path / "baseline.jsonl"
+    code, _ = _invoke(str(src), "--format", "jsonl", "-o", str(base))
+    assert code == 1
+    code, out = _invoke(str(src), "--format", "jsonl", "--baseline", str(base))
+    assert (code, out) == (0, "")
+    # the known lines move down, a new secret and the known one in a new place appear
+    src.write_text(
+        f"new line\ntoken {GHP_TOKEN}\nmail ann.lee@example.org\nnext {OTHER_TOKEN}\n",
+        encoding="utf-8",
+    )
+    code, out = _invoke(str(src), "--format", "jsonl", "--baseline", str(base))
+    assert code == 1 and _rules_of(out) == [(4, "secret.github.classic-pat")]
+    # a json document works as a baseline too, and the summary counts what it hid
+    doc = tmp_path / "baseline.json"
+    _invoke(str(src), "--format", "json", "-o", str(doc))
+    code, out = _invoke(str(src), "--format", "json", "--baseline", str(doc))
+    assert code == 0
+    assert json.loads(out)["summary"]["suppressed"] == {"baseline": 3}
+
+
+def test_baseline_applies_in_worker_processes(tmp_path: Path) -> None:
+    src = tmp_path / "big.log"
+    body = f"token {GHP_TOKEN}\n" + ("2026-01-01T00:00:00Z level=info msg=ok\n" * 50)
+    src.write_text(body * (cmd._PARALLEL_BYTES // len(body) + 1), encoding="utf-8")
+    base = tmp_path / "b.jsonl"
+    _invoke(str(src), "--format", "jsonl", "-j", "1", "-o", str(base))
+    code, out = _invoke(str(src), "--format", "jsonl", "-j", "2", "--baseline", str(base))
+    assert (code, out) == (0, "")
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("not json\n", "line 1 is not JSON"),
+        ('{"path": "a", "rule": "r"}\n', "finding 1 has no path, rule and redacted"),
+        ("[1, 2]\n", "finding 1 has no path"),
+    ],
+)
+def test_bad_baseline_is_a_usage_error(tmp_path: Path, body: str, message: str) -> None:
+    base = tmp_path / "b.jsonl"
+    base.write_text(body, encoding="utf-8")
+    with pytest.raises(UsageError, match=message):
+        cmd.load_baseline(base)
+    proc = _leakmap("--baseline", str(base), "-", stdin=b"x\n")
+    assert proc.returncode == 2 and proc.stderr.decode().count("\n") == 1
+
+
+def test_missing_baseline_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="cannot read"):
+        cmd.load_baseline(tmp_path / "nope.jsonl")
