@@ -34,6 +34,7 @@ __all__ = [
     "luhn",
     "mixed_alnum",
     "mixed_password",
+    "netrc_password",
     "opaque_token",
     "phone",
     "private_host",
@@ -582,6 +583,19 @@ def mixed_password(value: str) -> bool:
     return has_letter and (has_digit or has_symbol) and (mixed_case or has_symbol)
 
 
+def netrc_password(value: str) -> bool:
+    """A password in a full ``machine … login … password …`` entry: the structure already
+    says it is one, so two kinds of character suffice (``hunter42``); one plain word or
+    number (``password resetting``) is prose."""
+    kinds = (
+        any(ch.islower() for ch in value),
+        any(ch.isupper() for ch in value),
+        any(ch.isdigit() for ch in value),
+        any(not ch.isalnum() for ch in value),
+    )
+    return sum(kinds) >= 2
+
+
 VALIDATORS: dict[str, Validator] = {
     "luhn": luhn,
     "iban": iban,
@@ -597,6 +611,7 @@ VALIDATORS: dict[str, Validator] = {
     "jwt": jwt,
     "mixed_alnum": mixed_alnum,
     "mixed_password": mixed_password,
+    "netrc_password": netrc_password,
     "opaque_token": opaque_token,
     "private_ip": private_ip,
     "private_ip_dashed": private_ip_dashed,
