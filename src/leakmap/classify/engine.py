@@ -46,6 +46,7 @@ from __future__ import annotations
 import bisect
 import codecs
 import fnmatch
+import operator
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -99,6 +100,7 @@ def _shape(text: str, ascii_literals: bool = True) -> str:
 _CELL_SEPARATOR = "\n\x00\n"
 _GLOBAL_FLAGS = re.compile(r"\(\?[aiLmsux]+\)")
 _VERDICT_CACHE = 4096  # validator results remembered per rule
+_WITHOUT_OBJECTS = operator.itemgetter(0, 1, 2)  # (start, end, rule id): the output order
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,8 +272,10 @@ def _build(compiled: Sequence[_Compiled]) -> Any:
     return automaton
 
 
-# A candidate before de-duplication: (start, end, compiled rule, value).
-_Cand = tuple[int, int, _Compiled, str]
+# A candidate before de-duplication: (-priority, start - end, start, rule index, end,
+# compiled rule, value). Plain tuple order is the overlap-resolution order (higher priority,
+# then longer, then earlier, then load order), so sorting needs no key function.
+_Cand = tuple[int, int, int, int, int, _Compiled, str]
 
 
 class Classifier:
@@ -353,11 +357,14 @@ class Classifier:
         joined = _CELL_SEPARATOR.join(texts)
         per_cell: list[list[_Cand]] = [[] for _ in texts]
         for cand in self._candidates(joined):
-            cell = bisect.bisect_right(starts, cand[0]) - 1
+            neg_priority, neg_len, start, index, end, c, value = cand
+            cell = bisect.bisect_right(starts, start) - 1
             base = starts[cell]
-            if cand[1] > base + len(texts[cell]):
+            if end > base + len(texts[cell]):
                 continue  # crosses into the separator: not a match in any one text
-            per_cell[cell].append((cand[0] - base, cand[1] - base, cand[2], cand[3]))
+            per_cell[cell].append(
+                (neg_priority, neg_len, start - base, index, end - base, c, value)
+            )
         return [self._finish(c) for c in per_cell]
 
     def _candidates(self, text: str) -> list[_Cand]:
@@ -470,34 +477,35 @@ class Classifier:
                 return -1
         if c.validator is not None and not c.validated(value):
             return -1
-        out.append((vs, ve, c, value))
+        out.append((-c.priority, vs - ve, vs, c.index, ve, c, value))
         return ve
 
     @staticmethod
     def _finish(cands: list[_Cand]) -> list[Match]:
         if not cands:
             return []
-        cands.sort(key=lambda x: (-x[2].priority, x[0] - x[1], x[0], x[2].index))
+        cands.sort()
         # Kept intervals per category: disjoint, so sorted by start they are sorted by end
         # too and only the predecessor of a new interval can overlap it.
         kept: dict[DataCategory, tuple[list[int], list[int]]] = {}
-        result: list[Match] = []
-        for s, e, c, value in cands:
+        chosen: list[tuple[int, int, str, _Compiled, str]] = []
+        for _, _, s, _, e, c, value in cands:
             starts, ends = kept.setdefault(c.category, ([], []))
             i = bisect.bisect_left(starts, e)
             if i and ends[i - 1] > s:
                 continue
             starts.insert(i, s)
             ends.insert(i, e)
-            result.append(
-                Match(
-                    rule=c.rule.id,
-                    category=c.rule.category,
-                    start=s,
-                    end=e,
-                    value=value,
-                    redacted=redact(value, c.rule.keep_prefix),
-                )
+            chosen.append((s, e, c.rule.id, c, value))
+        chosen.sort(key=_WITHOUT_OBJECTS)
+        return [
+            Match(
+                rule=rule_id,
+                category=c.category,
+                start=s,
+                end=e,
+                value=value,
+                redacted=redact(value, c.rule.keep_prefix),
             )
-        result.sort(key=lambda m: (m.start, m.end, m.rule))
-        return result
+            for s, e, rule_id, c, value in chosen
+        ]
