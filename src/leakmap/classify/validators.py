@@ -134,12 +134,23 @@ _PLACEHOLDER_HINTS = (
 _REPEATED = re.compile(r"(.)\1{5,}")
 
 
+@cache
+def _placeholder_hints() -> Any:
+    """One small Aho-Corasick automaton over the hints: a single C-level pass per value."""
+    import ahocorasick
+
+    automaton: Any = ahocorasick.Automaton()
+    for hint in _PLACEHOLDER_HINTS:
+        automaton.add_word(hint, hint)
+    automaton.make_automaton()
+    return automaton
+
+
 def is_placeholder(value: str) -> bool:
     """True for templates, masks, documented examples and similar non-secrets."""
-    low = value.lower()
     if (
         not value.startswith("$")
-        and not any(hint in low for hint in _PLACEHOLDER_HINTS)
+        and next(_placeholder_hints().iter(value.lower()), None) is None
         and _REPEATED.search(value) is None
         and "%" not in value
     ):
