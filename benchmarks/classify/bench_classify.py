@@ -202,7 +202,12 @@ def _package_dir() -> Path | None:
 
 
 def run_leakmap(
-    corpus: Path, lines: list[str], cmd: list[str], timeout: float, repeat: int = 1
+    corpus: Path,
+    lines: list[str],
+    cmd: list[str],
+    timeout: float,
+    repeat: int = 1,
+    jobs: int | None = None,
 ) -> Run:
     """Run leakmap ``repeat`` times on the corpus; the wall time is the median (a one-second
     run is more exposed to a moment's noise on a shared machine than a 30-second one), the
@@ -210,8 +215,9 @@ def run_leakmap(
     times: list[float] = []
     first: subprocess.CompletedProcess[str] | None = None
     for _ in range(max(1, repeat)):
+        extra = [] if jobs is None else ["--jobs", str(jobs)]
         proc, secs, err = _timed(
-            [*cmd, "classify", "--format", "jsonl", str(corpus)], corpus.parent, timeout
+            [*cmd, "classify", *extra, "--format", "jsonl", str(corpus)], corpus.parent, timeout
         )
         if proc is None:
             return Run("leakmap", ok=False, seconds=secs, error=err)
@@ -322,6 +328,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--repeat", type=int, default=3, help="leakmap runs; the median wall time counts (3)"
     )
+    ap.add_argument(
+        "--leakmap-jobs", type=int, help="leakmap classify --jobs (default: its own, per core)"
+    )
     ap.add_argument("--skip-detect-secrets", action="store_true")
     ap.add_argument("--top", type=int, default=5, help="FP/FN examples per category (default 5)")
     ap.add_argument("--keep", type=Path, help="keep the corpus and labels in this directory")
@@ -394,7 +403,7 @@ def _bench(args: argparse.Namespace, work: Path) -> int:
         package = _package_dir()
         if package is not None and not args.leakmap_cmd:
             byte_compile(package)
-    lm = run_leakmap(corpus, lines, cmd, args.timeout, args.repeat)
+    lm = run_leakmap(corpus, lines, cmd, args.timeout, args.repeat, args.leakmap_jobs)
     runs.append(lm)
     if not args.skip_detect_secrets:
         runs.append(run_detect_secrets(corpus, args.timeout))
