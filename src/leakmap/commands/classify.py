@@ -14,7 +14,8 @@ A line holding ``leakmap:allow`` (or ``leakmap:allow=RULE-GLOB,...``) has its fi
 those rules) suppressed, unless ``--no-inline-allow``; ``--baseline`` drops the findings of
 an earlier jsonl/json output (same path, rule and redacted value).
 
-Files are streamed in bounded batches of lines, never read whole; a file of 1 MiB or
+Files are streamed in bounded batches of lines, never read whole (gzip, bzip2 and xz
+files are decompressed as they are read); a file of 1 MiB or
 more is scanned by worker processes (``--jobs``, one per core by default, up to 4). A
 finding is reported at the line where it starts; ``start``/``end`` are character offsets
 in that line (a match that runs over several lines is clipped at the end of its first
@@ -30,18 +31,19 @@ import bisect
 import codecs
 import fnmatch
 import gc
+import io
 import json
 import os
 import re
 import sys
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from json.encoder import encode_basestring as _json_str  # C-accelerated, keeps non-ASCII
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated
+from typing import IO, TYPE_CHECKING, Annotated, BinaryIO
 
 import typer
 
@@ -225,7 +227,43 @@ def _expand(paths: Sequence[str], recursive: bool) -> Iterator[tuple[str, Path |
             raise InputError(f"{name}: not a regular file")
 
 
-def _segments(stream: IO[bytes], name: str) -> Iterator[tuple[int, int, str]]:
+# What the reader reads lines from: a file, stdin, or a decompressing stream.
+_ByteLines = io.BufferedIOBase | BinaryIO
+
+
+# Magic numbers of the compressed formats rotated logs come in (app.log.2.gz, .bz2, .xz).
+_COMPRESSED = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"))
+
+
+@contextmanager
+def _open_input(path: Path, name: str) -> Iterator[io.BufferedIOBase]:
+    """The file's bytes; a gzip, bzip2 or xz file (known by its first bytes, not its name)
+    is decompressed as it is read, so memory stays bounded. A damaged one raises
+    InputError."""
+    with path.open("rb") as raw:
+        head = raw.peek(6)[:6]
+        kind = next((k for magic, k in _COMPRESSED if head.startswith(magic)), None)
+        if kind is None:
+            yield raw
+            return
+        import bz2
+        import gzip
+        import lzma
+
+        openers: dict[str, Callable[[io.BufferedReader], io.BufferedIOBase]] = {
+            "gzip": lambda f: gzip.GzipFile(fileobj=f, mode="rb"),
+            "bzip2": lambda f: bz2.BZ2File(f, mode="rb"),
+            "xz": lambda f: lzma.LZMAFile(f, mode="rb"),  # noqa: SIM115 - closed by the with
+        }
+        try:
+            with openers[kind](raw) as fh:
+                yield fh
+        except (EOFError, OSError, lzma.LZMAError) as exc:
+            why = "cut short" if isinstance(exc, EOFError) else type(exc).__name__
+            raise InputError(f"{name}: not a valid {kind} file ({why})") from None
+
+
+def _segments(stream: _ByteLines, name: str) -> Iterator[tuple[int, int, str]]:
     """(1-based line, character offset in the line, text) pieces of a UTF-8 stream; a line
     longer than the segment size comes in several pieces.
 
@@ -432,7 +470,7 @@ def _findings(
                     pool = _make_pool(clf, opts, jobs)
                     if pool is not None:
                         stack.enter_context(pool)  # terminates the workers on exit
-                with path.open("rb") as fh:
+                with _open_input(path, name) as fh:
                     yield from _scan_stream(clf, name, _segments(fh, name), opts, pool)
             except OSError as exc:
                 message = f"{name}: cannot read ({exc.strerror or type(exc).__name__})"

@@ -7,6 +7,7 @@ import random
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -440,3 +441,44 @@ def test_bad_baseline_is_a_usage_error(tmp_path: Path, body: str, message: str) 
 def test_missing_baseline_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="cannot read"):
         cmd.load_baseline(tmp_path / "nope.jsonl")
+
+
+# --- compressed input (rotated logs) -------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["gzip", "bz2", "lzma"])
+def test_compressed_files_are_read_decompressed(tmp_path: Path, kind: str) -> None:
+    import bz2
+    import gzip
+    import lzma
+
+    compressors: dict[str, Callable[[bytes], bytes]] = {
+        "gzip": gzip.compress,
+        "bz2": bz2.compress,
+        "lzma": lzma.compress,
+    }
+    compress = compressors[kind]
+    plain = tmp_path / "app.log"
+    plain.write_text(f"start\ntoken {GHP_TOKEN}\nmail ann.lee@example.org\n", encoding="utf-8")
+    packed = tmp_path / "app.log.1"  # known by its first bytes, whatever its name
+    packed.write_bytes(compress(plain.read_bytes()))
+    _, expected = _invoke(str(plain), "--format", "jsonl")
+    code, out = _invoke(str(packed), "--format", "jsonl")
+    assert code == 1 and out == expected.replace(str(plain), str(packed))
+    assert _rules_of(out) == [(2, "secret.github.classic-pat"), (3, "pii.email")]
+
+
+@pytest.mark.parametrize("cut", [10, 40])
+def test_damaged_compressed_file_is_a_one_line_error(tmp_path: Path, cut: int) -> None:
+    import gzip
+
+    src = tmp_path / "app.log.gz"
+    src.write_bytes(gzip.compress(f"token {GHP_TOKEN}\n".encode() * 50)[:cut])
+    proc = _leakmap(str(src))
+    assert proc.returncode == 2
+    assert proc.stderr.decode().count("\n") == 1 and "not a valid gzip file" in proc.stderr.decode()
+    # inside a directory it is skipped with a note, and the other files are still scanned
+    (tmp_path / "ok.log").write_text(f"token {GHP_TOKEN}\n", encoding="utf-8")
+    proc = _leakmap("-r", str(tmp_path), "--format", "jsonl")
+    assert proc.returncode == 1 and proc.stdout.count(b"\n") == 1
+    assert b"skipped" in proc.stderr and b"not a valid gzip file" in proc.stderr
