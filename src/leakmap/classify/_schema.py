@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from leakmap.categories import DataCategory
-from leakmap.classify.rules import Rule
+from leakmap.classify.rules import Rule, lowered, lowered_literals
 
 __all__ = ["RuleFile", "RuleSchema", "short_error"]
 
@@ -72,19 +72,19 @@ class RuleSchema(BaseModel):
         for k in value:
             if "#" in k and any("0" <= ch <= "9" for ch in k[k.index("#") :]):
                 raise ValueError(f"keyword {k!r}: a literal digit may not follow '#'")
-        return tuple(dict.fromkeys(k.lower() for k in value))
+        return lowered_literals(value)
 
     @field_validator("shapes")
     @classmethod
     def _check_shapes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if any(not k or any(ch in "123456789" for ch in k) for k in value):
             raise ValueError("a shape is non-empty and writes every digit as 0")
-        return tuple(dict.fromkeys(k.lower() for k in value))
+        return lowered_literals(value)
 
     @field_validator("stopwords")
     @classmethod
     def _lower_stopwords(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(k.lower() for k in value)
+        return lowered(value)
 
     @field_validator("regex")
     @classmethod

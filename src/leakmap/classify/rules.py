@@ -102,15 +102,25 @@ class Rule:
     references: tuple[str, ...] = ()
 
 
+def lowered_literals(values: Iterable[str]) -> tuple[str, ...]:
+    """Keywords and shapes as the engine matches them: lower-cased, duplicates dropped."""
+    return tuple(dict.fromkeys(k.lower() for k in values))
+
+
+def lowered(values: Iterable[str]) -> tuple[str, ...]:
+    """Stopwords as the engine compares them: lower-cased."""
+    return tuple(k.lower() for k in values)
+
+
 def _shipped_rule(raw: dict[str, Any]) -> Rule:
     """A shipped rule without the schema: the same normalisation as the schema's
     validators (lower-cased keywords, shapes and stopwords; tuples; the category enum)."""
     fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
     for name in ("keywords", "shapes"):
         if name in fields:
-            fields[name] = tuple(dict.fromkeys(k.lower() for k in fields[name]))
+            fields[name] = lowered_literals(fields[name])
     if "stopwords" in fields:
-        fields["stopwords"] = tuple(k.lower() for k in fields["stopwords"])
+        fields["stopwords"] = lowered(fields["stopwords"])
     if fields.get("min_entropy") is not None:
         fields["min_entropy"] = float(fields["min_entropy"])
     fields["category"] = DataCategory(fields["category"])
