@@ -344,7 +344,6 @@ def _located(
             continue
         line, col, base = meta[i]
         seg_end = base + len(batch[i])
-        show = opts.show
         yield _Finding(
             path=name,
             line=line,
@@ -353,7 +352,7 @@ def _located(
             category=m.category,  # a StrEnum: already the string
             rule=m.rule,
             redacted=m.redacted,
-            value=m.value if show else None,
+            value=m.value if opts.show else None,
         )
 
 
@@ -363,7 +362,9 @@ def _located(
 _Rendered = tuple[str, list[dict[str, object]], Counter[str], Counter[str]]
 
 
-def _render(findings: Iterable[_Finding], fmt: OutputFormat, suppressed: Counter[str]) -> _Rendered:
+def _render(
+    findings: Iterable[_Finding], fmt: OutputFormat
+) -> tuple[str, list[dict[str, object]], Counter[str]]:
     counts: Counter[str] = Counter()
     parts: list[str] = []
     dicts: list[dict[str, object]] = []
@@ -375,15 +376,16 @@ def _render(findings: Iterable[_Finding], fmt: OutputFormat, suppressed: Counter
             dicts.append(f.as_dict())
         else:
             parts.append(_text_line(f) + "\n")
-    return "".join(parts), dicts, counts, suppressed
+    return "".join(parts), dicts, counts
 
 
 def _scan_batch(
     clf: Classifier, name: str, batch: list[str], meta: list[tuple[int, int, int]], opts: _Options
 ) -> _Rendered:
     matches = clf.scan("\n".join(batch))
-    suppressed: Counter[str] = Counter()
-    return _render(_located(name, batch, meta, matches, opts, suppressed), opts.fmt, suppressed)
+    suppressed: Counter[str] = Counter()  # filled while _render consumes _located
+    text, dicts, counts = _render(_located(name, batch, meta, matches, opts, suppressed), opts.fmt)
+    return text, dicts, counts, suppressed
 
 
 def _scan_stream(
