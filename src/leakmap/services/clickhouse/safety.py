@@ -115,26 +115,14 @@ def guard_sql(sql: str) -> str:
     return body
 
 
+_IDENT_ESCAPES = str.maketrans(
+    {"`": "\\`", "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\x00": "\\0"}
+)
+
+
 def quote_ident(name: str) -> str:
     """Backtick-quote an identifier from a hostile server; every special character escaped."""
-    out = ["`"]
-    for ch in name:
-        if ch == "`":
-            out.append("\\`")
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\x00":
-            out.append("\\0")
-        else:
-            out.append(ch)
-    out.append("`")
-    return "".join(out)
+    return "`" + name.translate(_IDENT_ESCAPES) + "`"
 
 
 def quote_string(value: str) -> str:
