@@ -513,33 +513,17 @@ class ClickHouse:
                 )
         caps = report.capabilities
         basis = "from the session's settings/grants"
-        if caps.write:
-            out.append(
-                make_finding(
-                    "clickhouse.capability.write",
-                    host=host,
-                    port=port,
-                    evidence=f"INSERT allowed for the anonymous session ({basis})",
+        for rule_id, usable, evidence in (
+            ("write", caps.write, f"INSERT allowed for the anonymous session ({basis})"),
+            ("ddl", caps.ddl, f"DDL allowed for the anonymous session ({basis})"),
+            ("file", caps.file, f"file() table function usable ({basis}; not executed)"),
+        ):
+            if usable:
+                out.append(
+                    make_finding(
+                        f"clickhouse.capability.{rule_id}", host=host, port=port, evidence=evidence
+                    )
                 )
-            )
-        if caps.ddl:
-            out.append(
-                make_finding(
-                    "clickhouse.capability.ddl",
-                    host=host,
-                    port=port,
-                    evidence=f"DDL allowed for the anonymous session ({basis})",
-                )
-            )
-        if caps.file:
-            out.append(
-                make_finding(
-                    "clickhouse.capability.file",
-                    host=host,
-                    port=port,
-                    evidence=f"file() table function usable ({basis}; not executed)",
-                )
-            )
         others = [n for n, v in (("url", caps.url), ("remote", caps.remote)) if v]
         others += [n for n, v in sorted(caps.extra.items()) if v]
         if others:
