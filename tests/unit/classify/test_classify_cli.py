@@ -15,6 +15,7 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
+from leakmap.classify import filescan
 from leakmap.commands import classify as cmd
 from leakmap.errors import UsageError
 
@@ -240,14 +241,14 @@ def test_worker_processes_give_the_same_findings_in_the_same_order(
 ) -> None:
     """A file of 1 MiB or more is scanned by forked workers; output is byte-identical."""
     made: list[object] = []
-    real_make_pool = cmd._make_pool
+    real_make_pool = filescan.make_pool
 
     def recording_make_pool(clf: object, opts: object, jobs: int) -> object:
         pool = real_make_pool(clf, opts, jobs)  # type: ignore[arg-type]
         made.append(pool)
         return pool
 
-    monkeypatch.setattr(cmd, "_make_pool", recording_make_pool)
+    monkeypatch.setattr(filescan, "make_pool", recording_make_pool)
     rng = random.Random(11)
     lines: list[str] = []
     for fx in FIXTURES.values():
@@ -256,8 +257,8 @@ def test_worker_processes_give_the_same_findings_in_the_same_order(
     filler = "2026-01-01T00:00:00Z level=info msg=ok duration_ms=12 " * 4
     body = "\n".join([*lines, filler]) + "\n"
     path = tmp_path / "big.log"
-    path.write_text(body * (cmd._PARALLEL_BYTES // len(body) + 1), encoding="utf-8")
-    assert path.stat().st_size >= cmd._PARALLEL_BYTES
+    path.write_text(body * (filescan.PARALLEL_BYTES // len(body) + 1), encoding="utf-8")
+    assert path.stat().st_size >= filescan.PARALLEL_BYTES
     runs = {}
     for jobs in ("1", "2"):
         out = tmp_path / f"out-{jobs}.jsonl"
@@ -270,8 +271,8 @@ def test_worker_processes_give_the_same_findings_in_the_same_order(
 
 
 def test_auto_jobs() -> None:
-    assert cmd._auto_jobs(3) == 3
-    assert 1 <= cmd._auto_jobs(0) <= 4
+    assert filescan.auto_jobs(3) == 3
+    assert 1 <= filescan.auto_jobs(0) <= 4
 
 
 # --- SARIF ---------------------------------------------------------------------------------
@@ -414,7 +415,7 @@ def test_baseline_reports_only_new_findings(tmp_path: Path) -> None:
 def test_baseline_applies_in_worker_processes(tmp_path: Path) -> None:
     src = tmp_path / "big.log"
     body = f"token {GHP_TOKEN}\n" + ("2026-01-01T00:00:00Z level=info msg=ok\n" * 50)
-    src.write_text(body * (cmd._PARALLEL_BYTES // len(body) + 1), encoding="utf-8")
+    src.write_text(body * (filescan.PARALLEL_BYTES // len(body) + 1), encoding="utf-8")
     base = tmp_path / "b.jsonl"
     _invoke(str(src), "--format", "jsonl", "-j", "1", "-o", str(base))
     code, out = _invoke(str(src), "--format", "jsonl", "-j", "2", "--baseline", str(base))
@@ -482,3 +483,21 @@ def test_damaged_compressed_file_is_a_one_line_error(tmp_path: Path, cut: int) -
     proc = _leakmap("-r", str(tmp_path), "--format", "jsonl")
     assert proc.returncode == 1 and proc.stdout.count(b"\n") == 1
     assert b"skipped" in proc.stderr and b"not a valid gzip file" in proc.stderr
+
+
+# --- the suppression library (reused by other commands) ------------------------------------
+
+
+def test_suppression_reason() -> None:
+    from leakmap.classify.suppress import Suppression
+
+    sup = Suppression(baseline=frozenset({("a.env", "secret.x", "r…#000000")}))
+    assert sup.reason("a.env", "secret.x", "r…#000000", "plain line") == "baseline"
+    assert sup.reason("b.env", "secret.x", "r…#000000", "plain line") is None
+    assert sup.reason("b.env", "pii.email", "r", "x # leakmap:allow") == "leakmap:allow"
+    assert sup.reason("b.env", "pii.email", "r", "x # leakmap:allow=secret.*") is None
+    assert sup.reason("b.env", "secret.y", "r", "x # leakmap:allow=pii.*,secret.*") == (
+        "leakmap:allow"
+    )
+    off = Suppression(inline_allow=False)
+    assert off.reason("b.env", "pii.email", "r", "x # leakmap:allow") is None

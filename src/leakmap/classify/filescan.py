@@ -1,0 +1,323 @@
+"""Scanning files with the classifier: batches of lines, worker processes, suppression,
+and findings rendered where they were found.
+
+The library behind ``leakmap classify``; the command only parses options, calls
+:func:`scan_paths` and writes what it yields::
+
+    from leakmap.classify import Classifier
+    from leakmap.classify.filescan import OutputFormat, ScanOptions, scan_paths
+
+    clf = Classifier.load()
+    notes: list[str] = []
+    for text, dicts, counts, suppressed in scan_paths(
+        clf, ["logs/"], recursive=True, opts=ScanOptions(OutputFormat.JSONL), notes=notes
+    ):
+        sys.stdout.write(text)
+
+Files come from :mod:`leakmap.files` (walk, decompression, UTF-8 lines); suppression from
+:mod:`leakmap.classify.suppress`. A file of :data:`PARALLEL_BYTES` or more is scanned by
+forked worker processes, each holding its own copy of the classifier; batches come back in
+order, already rendered (one string instead of thousands of objects to unpickle).
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import sys
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from enum import StrEnum
+from json.encoder import encode_basestring as _json_str  # C-accelerated, keeps non-ASCII
+from typing import TYPE_CHECKING
+
+from leakmap.classify.suppress import ALLOW_MARKER, Suppression, allowed_rules
+from leakmap.files import InputError, expand, open_input, segments
+
+if TYPE_CHECKING:
+    from multiprocessing.pool import AsyncResult, Pool
+
+    from leakmap.classify.engine import Classifier, Match
+
+__all__ = [
+    "PARALLEL_BYTES",
+    "Finding",
+    "OutputFormat",
+    "Rendered",
+    "ScanOptions",
+    "auto_jobs",
+    "jsonl_line",
+    "make_pool",
+    "scan_paths",
+    "strip_control",
+    "text_line",
+]
+
+_BATCH_CHARS = 256 * 1024  # characters scanned in one classifier call
+_BATCH_LINES = 1024
+PARALLEL_BYTES = 1024 * 1024  # a file this large is scanned by worker processes (--jobs)
+_IN_FLIGHT = 8  # batches handed to the workers and not yet written out
+_CONTROL = dict.fromkeys([*range(0, 9), *range(11, 32), 127, *range(0x80, 0xA0)], "?")
+_CONTROL.update({0x2028: "?", 0x2029: "?", 0x200E: "?", 0x200F: "?", 0x202A: "?"})
+_CONTROL.update({c: "?" for c in range(0x202B, 0x202F)})
+_CONTROL.update({c: "?" for c in range(0x2066, 0x206A)})
+
+
+class OutputFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    JSONL = "jsonl"
+    SARIF = "sarif"
+
+
+def strip_control(text: str) -> str:
+    """Replace terminal control characters (C0 except tab, DEL, C1, bidi overrides) by ?."""
+    return text.translate(_CONTROL).replace("\t", " ")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    path: str
+    line: int
+    start: int
+    end: int
+    category: str
+    rule: str
+    redacted: str
+    value: str | None
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "path": self.path,
+            "line": self.line,
+            "start": self.start,
+            "end": self.end,
+            "category": self.category,
+            "rule": self.rule,
+            "redacted": self.redacted,
+        }
+        if self.value is not None:
+            out["value"] = self.value
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOptions:
+    """What to report and how: the same for every batch, in every worker."""
+
+    fmt: OutputFormat
+    show: bool = False
+    suppression: Suppression = field(default_factory=Suppression)
+
+
+def jsonl_line(f: Finding) -> str:
+    """One JSONL record (the same as json.dumps of as_dict(), built faster)."""
+    value = "" if f.value is None else f', "value": {_json_str(f.value)}'
+    return (
+        f'{{"path": {_json_str(f.path)}, "line": {f.line}, "start": {f.start}, "end": {f.end}, '
+        f'"category": "{f.category}", "rule": {_json_str(f.rule)}, '
+        f'"redacted": {_json_str(f.redacted)}{value}}}\n'
+    )
+
+
+def text_line(f: Finding) -> str:
+    """One line of the terminal table, control characters stripped."""
+    where = strip_control(f"{f.path}:{f.line}:{f.start}-{f.end}")
+    shown = f.redacted if f.value is None else f"{f.redacted}  value={f.value}"
+    return f"{where}  {f.category:<14}  {f.rule:<40}  {strip_control(shown)}"
+
+
+# --- batches -------------------------------------------------------------------------------
+
+
+def _batches(
+    pieces: Iterable[tuple[int, int, str]],
+) -> Iterator[tuple[list[str], list[tuple[int, int, int]]]]:
+    """Bounded batches of pieces: (texts, [(line, col, start in the joined text)])."""
+    batch: list[str] = []
+    meta: list[tuple[int, int, int]] = []
+    size = 0
+    for line, col, text in pieces:
+        meta.append((line, col, size))
+        batch.append(text)
+        size += len(text) + 1
+        if size >= _BATCH_CHARS or len(batch) >= _BATCH_LINES:
+            yield batch, meta
+            batch, meta, size = [], [], 0
+    if batch:
+        yield batch, meta
+
+
+def _located(
+    name: str,
+    batch: list[str],
+    meta: list[tuple[int, int, int]],
+    matches: Iterable[Match],
+    opts: ScanOptions,
+    suppressed: Counter[str],
+) -> Iterator[Finding]:
+    """Findings at their line and column, minus those a ``leakmap:allow`` marker on their
+    line or the baseline suppresses (counted in ``suppressed``)."""
+    sup = opts.suppression
+    starts = [m[2] for m in meta]
+    markers: dict[int, list[str] | None] = {}
+    for m in matches:
+        i = bisect.bisect_right(starts, m.start) - 1
+        if sup.inline_allow and ALLOW_MARKER in batch[i]:
+            if i not in markers:
+                markers[i] = allowed_rules(batch[i])
+            if sup.allowed_by_marker(m.rule, markers[i]):
+                suppressed[ALLOW_MARKER] += 1
+                continue
+        if sup.baseline and (name, m.rule, m.redacted) in sup.baseline:
+            suppressed["baseline"] += 1
+            continue
+        line, col, base = meta[i]
+        seg_end = base + len(batch[i])
+        yield Finding(
+            path=name,
+            line=line,
+            start=col + m.start - base,
+            end=col + min(m.end, seg_end) - base,
+            category=m.category,  # a StrEnum: already the string
+            rule=m.rule,
+            redacted=m.redacted,
+            value=m.value if opts.show else None,
+        )
+
+
+#: A batch's findings as written out: (rendered text for text/jsonl, dicts for json and
+#: sarif, counts per category, counts of suppressed findings per reason).
+Rendered = tuple[str, list[dict[str, object]], Counter[str], Counter[str]]
+
+
+def _render(
+    findings: Iterable[Finding], fmt: OutputFormat
+) -> tuple[str, list[dict[str, object]], Counter[str]]:
+    counts: Counter[str] = Counter()
+    parts: list[str] = []
+    dicts: list[dict[str, object]] = []
+    for f in findings:
+        counts[f.category] += 1
+        if fmt is OutputFormat.JSONL:
+            parts.append(jsonl_line(f))
+        elif fmt in (OutputFormat.JSON, OutputFormat.SARIF):
+            dicts.append(f.as_dict())
+        else:
+            parts.append(text_line(f) + "\n")
+    return "".join(parts), dicts, counts
+
+
+def _scan_batch(
+    clf: Classifier,
+    name: str,
+    batch: list[str],
+    meta: list[tuple[int, int, int]],
+    opts: ScanOptions,
+) -> Rendered:
+    matches = clf.scan("\n".join(batch))
+    suppressed: Counter[str] = Counter()  # filled while _render consumes _located
+    text, dicts, counts = _render(_located(name, batch, meta, matches, opts, suppressed), opts.fmt)
+    return text, dicts, counts, suppressed
+
+
+def _scan_stream(
+    clf: Classifier,
+    name: str,
+    pieces: Iterable[tuple[int, int, str]],
+    opts: ScanOptions,
+    pool: Pool | None = None,
+) -> Iterator[Rendered]:
+    """Rendered findings of a stream, batch by batch, in order. With a ``pool`` of worker
+    processes (which hold their own copy of the classifier), up to ``_IN_FLIGHT`` batches
+    are scanned at once; reading stays bounded."""
+    if pool is None:
+        for batch, meta in _batches(pieces):
+            yield _scan_batch(clf, name, batch, meta, opts)
+        return
+    pending: deque[AsyncResult[Rendered]] = deque()
+    for batch, meta in _batches(pieces):
+        pending.append(pool.apply_async(_worker_scan, (name, batch, meta)))
+        if len(pending) >= _IN_FLIGHT:
+            yield pending.popleft().get()
+    while pending:
+        yield pending.popleft().get()
+
+
+# --- worker processes (a large input is scanned on several cores) -------------------------
+
+# Per worker process, set once by the initializer: the classifier and the options (a large
+# baseline is sent to each worker once, not with every batch).
+_worker_state: dict[str, tuple[Classifier, ScanOptions]] = {}
+
+
+def _worker_init(clf: Classifier, opts: ScanOptions) -> None:
+    _worker_state["state"] = (clf, opts)
+
+
+def _worker_scan(name: str, batch: list[str], meta: list[tuple[int, int, int]]) -> Rendered:
+    clf, opts = _worker_state["state"]
+    return _scan_batch(clf, name, batch, meta, opts)
+
+
+def auto_jobs(jobs: int) -> int:
+    """``jobs`` as given, or for 0 (auto) up to 4 processes, one per available core."""
+    if jobs > 0:
+        return jobs
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
+
+
+def make_pool(clf: Classifier, opts: ScanOptions, jobs: int) -> Pool | None:
+    """A pool of ``jobs`` forked workers sharing the loaded rules, or None where fork is
+    not available (the scan then runs in this process)."""
+    import multiprocessing
+
+    if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    return multiprocessing.get_context("fork").Pool(
+        processes=jobs, initializer=_worker_init, initargs=(clf, opts)
+    )
+
+
+def scan_paths(
+    clf: Classifier,
+    paths: Sequence[str],
+    recursive: bool,
+    opts: ScanOptions,
+    notes: list[str],
+    jobs: int = 1,
+) -> Iterator[Rendered]:
+    """Rendered findings of every input, batch by batch, in order. A file the walk found
+    that cannot be read or is not text becomes a line in ``notes``; one named explicitly
+    raises InputError."""
+    with ExitStack() as stack:
+        pool: Pool | None = None
+        pool_tried = False
+        for name, path, explicit in expand(paths, recursive):
+            if path is None:
+                stdin = segments(sys.stdin.buffer, "<stdin>")
+                yield from _scan_stream(clf, "-", stdin, opts)
+                continue
+            try:
+                if not pool_tried and jobs > 1 and path.stat().st_size >= PARALLEL_BYTES:
+                    pool_tried = True
+                    pool = make_pool(clf, opts, jobs)
+                    if pool is not None:
+                        stack.enter_context(pool)  # terminates the workers on exit
+                with open_input(path, name) as fh:
+                    yield from _scan_stream(clf, name, segments(fh, name), opts, pool)
+            except OSError as exc:
+                message = f"{name}: cannot read ({exc.strerror or type(exc).__name__})"
+                if explicit:
+                    raise InputError(message) from None
+                notes.append(message)
+            except InputError as exc:
+                if explicit:
+                    raise
+                notes.append(f"skipped {exc}")

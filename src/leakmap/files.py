@@ -1,0 +1,156 @@
+"""Reading the files a command was pointed at: the walk, decompression and UTF-8 lines.
+
+Shared by every command that reads local files (``leakmap classify``, the config auditor)::
+
+    from leakmap.files import InputError, expand, open_input, segments
+
+    for name, path, explicit in expand(["config/", "app.log"], recursive=True):
+        try:
+            with open_input(path, name) as fh:           # gzip/bzip2/xz: decompressed
+                for line_no, col, text in segments(fh, name):
+                    ...
+        except InputError as exc:
+            if explicit:                                  # named on the command line: fatal
+                raise
+            notes.append(f"skipped {exc}")                # found by the walk: a note
+
+``expand`` yields ``(display name, path, explicit)``; ``path`` is None for stdin (``-``),
+read with ``segments(sys.stdin.buffer, "<stdin>")``. Directories are walked only with
+``recursive``, in sorted order, without following symlinks. A file is never read whole:
+``segments`` yields bounded pieces of lines (a line longer than :data:`SEGMENT` characters
+comes in several pieces, with their character offset in the line).
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+from leakmap.errors import UsageError
+
+__all__ = [
+    "SEGMENT",
+    "ByteLines",
+    "InputError",
+    "display",
+    "expand",
+    "open_input",
+    "segments",
+]
+
+SEGMENT = 4 * 1024 * 1024  # longest piece of a line read at once
+
+
+class InputError(UsageError):
+    """A path that is missing, a directory without -r, or not UTF-8 text."""
+
+
+def display(name: str) -> str:
+    """A path as text: undecodable bytes in a file name become U+FFFD."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def expand(paths: Sequence[str], recursive: bool) -> Iterator[tuple[str, Path | None, bool]]:
+    """(display name, path or None for stdin, explicitly named) for each input; nothing
+    given means stdin.
+
+    Raises InputError for a missing path, a directory without ``recursive`` or something
+    that is not a regular file."""
+    for name in paths or ["-"]:
+        if name == "-":
+            yield "-", None, True
+            continue
+        path = Path(name)
+        if path.is_dir():
+            if not recursive:
+                raise InputError(f"{name}: is a directory (use -r to scan directories)")
+            for root, dirs, files in os.walk(path, followlinks=False):
+                dirs.sort()
+                for fname in sorted(files):
+                    full = Path(root) / fname
+                    if full.is_file() and not full.is_symlink():
+                        yield display(str(full)), full, False
+        elif path.is_file():
+            yield display(name), path, True
+        elif not path.exists():
+            raise InputError(f"{name}: no such file or directory")
+        else:
+            raise InputError(f"{name}: not a regular file")
+
+
+# What the reader reads lines from: a file, stdin, or a decompressing stream.
+ByteLines = io.BufferedIOBase | BinaryIO
+
+
+# Magic numbers of the compressed formats rotated logs come in (app.log.2.gz, .bz2, .xz).
+_COMPRESSED = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"))
+
+
+@contextmanager
+def open_input(path: Path, name: str) -> Iterator[io.BufferedIOBase]:
+    """The file's bytes; a gzip, bzip2 or xz file (known by its first bytes, not its name)
+    is decompressed as it is read, so memory stays bounded. A damaged one raises
+    InputError."""
+    with path.open("rb") as raw:
+        head = raw.peek(6)[:6]
+        kind = next((k for magic, k in _COMPRESSED if head.startswith(magic)), None)
+        if kind is None:
+            yield raw
+            return
+        import bz2
+        import gzip
+        import lzma
+
+        openers: dict[str, Callable[[io.BufferedReader], io.BufferedIOBase]] = {
+            "gzip": lambda f: gzip.GzipFile(fileobj=f, mode="rb"),
+            "bzip2": lambda f: bz2.BZ2File(f, mode="rb"),
+            "xz": lambda f: lzma.LZMAFile(f, mode="rb"),  # noqa: SIM115 - closed by the with
+        }
+        try:
+            with openers[kind](raw) as fh:
+                yield fh
+        except (EOFError, OSError, lzma.LZMAError) as exc:
+            why = "cut short" if isinstance(exc, EOFError) else type(exc).__name__
+            raise InputError(f"{name}: not a valid {kind} file ({why})") from None
+
+
+def segments(stream: ByteLines, name: str) -> Iterator[tuple[int, int, str]]:
+    """(1-based line, character offset in the line, text) pieces of a UTF-8 stream; a line
+    longer than the segment size comes in several pieces.
+
+    Raises InputError for binary data (a NUL byte) or bytes that are not UTF-8."""
+    line_no = 1
+    col = 0
+    first = True
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    while True:
+        raw = stream.readline(SEGMENT)
+        if not raw:
+            return
+        if b"\x00" in raw:
+            raise InputError(f"{name}: binary data at line {line_no}, not text")
+        if first:
+            first = False
+            if raw.startswith(codecs.BOM_UTF8):
+                raw = raw[3:]
+        final = raw.endswith(b"\n") or len(raw) < SEGMENT
+        if raw.endswith(b"\n"):
+            raw = raw[:-1]
+        try:
+            text = decoder.decode(raw, final=final)
+        except UnicodeDecodeError:
+            raise InputError(f"{name}: line {line_no} is not valid UTF-8 text") from None
+        if final and text.endswith("\r"):
+            text = text[:-1]
+        yield line_no, col, text
+        if final:
+            decoder.reset()
+            line_no += 1
+            col = 0
+        else:
+            col += len(text)
