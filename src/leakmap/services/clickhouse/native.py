@@ -32,6 +32,7 @@ __all__ = [
     "encode_uvarint",
     "handshake",
     "parse_server_packet",
+    "parse_server_packet_at",
 ]
 
 CLIENT_REVISION = 54405
@@ -166,6 +167,14 @@ def _plausible_name(text: str) -> bool:
 
 def parse_server_packet(data: bytes, client_revision: int = CLIENT_REVISION) -> ServerPacket:
     """Parse the first server packet. Raises ProtocolError for anything else (incl. truncated)."""
+    return parse_server_packet_at(data, client_revision)[0]
+
+
+def parse_server_packet_at(
+    data: bytes, client_revision: int = CLIENT_REVISION
+) -> tuple[ServerPacket, int]:
+    """:func:`parse_server_packet` plus the number of bytes the packet took (for a Hello;
+    an Exception's stack trace is not read: the connection ends after it anyway)."""
     r = _Reader(data)
     kind = r.uvarint()
     if kind == _PKT_HELLO:
@@ -181,14 +190,14 @@ def parse_server_packet(data: bytes, client_revision: int = CLIENT_REVISION) -> 
         patch = r.uvarint() if rev >= _REV_PATCH else None
         if patch is not None and patch > 10**7:
             raise ProtocolError("implausible patch number in Hello")
-        return NativeHello(name, major, minor, revision, timezone, display, patch)
+        return NativeHello(name, major, minor, revision, timezone, display, patch), r.pos
     if kind == _PKT_EXCEPTION:
         code = r.int32()
         name = r.string()
         message = r.string()
         if not (0 <= code < 100000) or not name.startswith("DB::"):
             raise ProtocolError("implausible Exception packet")
-        return NativeException(code, name, message)
+        return NativeException(code, name, message), r.pos
     raise ProtocolError(f"unexpected first packet type {min(kind, 2**63)}")
 
 
