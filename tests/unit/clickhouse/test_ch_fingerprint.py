@@ -25,6 +25,7 @@ from leakmap.services.clickhouse.fingerprint import (
 from leakmap.services.clickhouse.http import refused_settings
 from leakmap.services.clickhouse.plugin import ClickHouse
 from leakmap.services.clickhouse.tsv import parse_tsv, unescape_field
+from leakmap.services.common.proof import Challenge
 
 CH_HEADERS = {"X-ClickHouse-Server-Display-Name": "vm", "Content-Type": "text/tab-separated-values"}
 
@@ -32,8 +33,11 @@ CH_HEADERS = {"X-ClickHouse-Server-Display-Name": "vm", "Content-Type": "text/ta
 @pytest.mark.parametrize(
     ("status", "headers", "body", "transport", "version", "auth"),
     [
-        # recorded 18.16: SELECT version() on the open server
-        (200, CH_HEADERS, "18.16.1\n", Transport.HTTP, "18.16.1", AuthState.NONE),
+        # recorded 18.16: SELECT version(), 12345 * 23456 on the open server
+        (200, CH_HEADERS, "18.16.1\t289564320\n", Transport.HTTP, "18.16.1", AuthState.NONE),
+        # ClickHouse headers but not the answer asked for: ClickHouse-looking, access unproven
+        (200, CH_HEADERS, "18.16.1\n", Transport.HTTP, None, AuthState.UNKNOWN),
+        (200, CH_HEADERS, "18.16.1\t289564321\n", Transport.HTTP, None, AuthState.UNKNOWN),
         # recorded 18.16: password server
         (
             401,
@@ -103,7 +107,9 @@ def test_clickhouse_answers(
     version: str | None,
     auth: AuthState | None,
 ) -> None:
-    probe = classify_http_answer(status, httpx.Headers(headers), body, 8123)
+    probe = classify_http_answer(
+        status, httpx.Headers(headers), body, 8123, challenge=Challenge(12345, 23456)
+    )
     assert probe is not None
     assert probe.transport == transport
     assert probe.version == version

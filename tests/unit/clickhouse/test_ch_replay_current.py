@@ -12,6 +12,7 @@ query (26.9 has total_rows, so the scanner must not need it).
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import string
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from leakmap.services.clickhouse.http import ChHttp
 from leakmap.services.clickhouse.plugin import ClickHouse
 from leakmap.services.clickhouse.safety import guard_sql
 
+PROOF = re.compile(r"SELECT version\(\), (\d+) \* (\d+) FORMAT TabSeparated$")
 REC = json.loads((Path(__file__).parent / "recorded" / "clickhouse_26_9.json").read_text())
 IP = "127.0.20.77"
 
@@ -91,8 +93,10 @@ class Replay:
         def ok(body: str) -> httpx.Response:
             return httpx.Response(200, headers=self.headers(), text=body)
 
-        if sql.startswith("SELECT version()"):
-            return ok(REC["version"])
+        proof = PROOF.match(sql)
+        if proof:  # the replay computes, as a real server does
+            product = int(proof.group(1)) * int(proof.group(2))
+            return ok(f"{REC['version'].strip()}\t{product}\n")
         if "FROM system.columns WHERE database = 'system'" in sql:
             return ok(REC["features"])
         if "FROM system.tables" in sql:
@@ -262,7 +266,8 @@ async def test_a_dropped_keepalive_connection_is_retried_once_with_a_new_query_i
     assert len(calls) == 2 and calls[0] != calls[1]
 
 
-async def test_logged_in_without_privileges_is_open_access_with_nothing_listed() -> None:
+async def test_access_denied_on_the_proof_query_is_unknown_not_open() -> None:
+    """497 claims a login but answers nothing the scanner can check: unknown (issue 12)."""
     text = (
         "Code: 497. DB::Exception: default: Not enough privileges. To execute this query, it's "
         "necessary to have the grant SELECT ON system.one. (ACCESS_DENIED) (version 26.9.2.1)"
@@ -275,9 +280,10 @@ async def test_logged_in_without_privileges_is_open_access_with_nothing_listed()
     network = Network(http_transport=httpx.MockTransport(handler))
     ctx = ScanContext(ScanConfig(), network, Classifier.load())
     result = await ClickHouse().assess(_endpoint(), ctx)
-    assert result.report.auth == AuthState.NONE
+    assert result.report.auth == AuthState.UNKNOWN
     assert result.report.version == "26.9.2.1"
     assert result.report.resources == ()
     assert any("497" in n for n in result.report.notes)
+    assert [f.rule for f in result.findings] == ["clickhouse.auth-unknown"]
     caps = result.report.capabilities
     assert (caps.file, caps.write, caps.ddl) == (None, None, None)  # nothing proven either way

@@ -2,8 +2,10 @@
 
 What counts as evidence (anything else is "not ClickHouse"):
 
-* HTTP(S): an ``X-ClickHouse-*`` response header to ``SELECT version()``, or an error body
-  with ``DB::Exception``/``Code: N`` plus such a header; ``Ok.`` alone never counts.
+* HTTP(S): an ``X-ClickHouse-*`` response header to ``SELECT version(), A * B``, or an error
+  body with ``DB::Exception``/``Code: N`` plus such a header; ``Ok.`` alone never counts.
+  Headers identify; they never prove access: auth ``none`` only when the answer is complete
+  and holds the exact product of the random A and B (:func:`.query.judge_proof`).
 * HTTP request to a native port: ``Port 9000 is for clickhouse-client program``.
 * Native (plain / TLS): a server Hello (name, version, revision, timezone - any timezone) or
   an Exception packet (``DB::...`` name) in answer to our Hello.
@@ -32,9 +34,11 @@ from leakmap.errors import ProbeError
 from leakmap.net.bounded import Network, fetch_bounded
 from leakmap.services.base import AuthState, ScanConfig, Transport
 from leakmap.services.clickhouse.codes import auth_from_code, clean_text, parse_error, parse_version
-from leakmap.services.clickhouse.http import QUERY_ID_PREFIX, has_clickhouse_headers
+from leakmap.services.clickhouse.http import QUERY_ID_PREFIX, has_clickhouse_headers, to_rows
 from leakmap.services.clickhouse.native import NativeException, NativeHello, handshake
+from leakmap.services.clickhouse.query import judge_proof, proof_statement
 from leakmap.services.clickhouse.safety import guard_sql
+from leakmap.services.common.proof import Challenge
 
 __all__ = [
     "Probe",
@@ -82,20 +86,32 @@ def transport_order(port: int, default_ports: Mapping[int, Transport]) -> list[T
     return order
 
 
-def classify_http_answer(status: int, headers: httpx.Headers, body: str, port: int) -> Probe | None:
-    """Evidence from one answer to ``POST / SELECT version()``; None when there is none."""
+def classify_http_answer(
+    status: int,
+    headers: httpx.Headers,
+    body: str,
+    port: int,
+    *,
+    challenge: Challenge | None = None,
+    truncated: bool = False,
+) -> Probe | None:
+    """Evidence from one answer to ``POST / SELECT version(), A * B`` (``challenge``); None
+    when there is none. Without the challenge (or with a wrong answer) access is unknown."""
     if _NATIVE_PORT_TEXT in body:
         return Probe(Transport.NATIVE, evidence="HTTP answer: 'Port ... is for clickhouse-client'")
     ch_headers = has_clickhouse_headers(headers)
     if ch_headers and status == 200:
-        first = body.strip().splitlines()[0] if body.strip() else ""
-        version = first if parse_version(first) else None
+        details = _header_details(headers)
+        rows = to_rows(status, headers, body.encode("utf-8"), truncated)
+        proof = judge_proof(rows, challenge or Challenge(0, 0))
+        if challenge is None or proof.auth is not AuthState.NONE:
+            details["auth_note"] = proof.note or "no checkable answer"
         return Probe(
             Transport.HTTP,
             evidence="X-ClickHouse-* headers on a query answer",
-            version=version,
-            auth=AuthState.NONE,
-            details=_header_details(headers),
+            version=proof.version if challenge is not None else None,
+            auth=proof.auth if challenge is not None else AuthState.UNKNOWN,
+            details=details,
         )
     err = parse_error(body, headers.get("X-ClickHouse-Exception-Code"))
     if (
@@ -137,11 +153,13 @@ def _header_details(headers: httpx.Headers) -> dict[str, str]:
 async def probe_http(
     network: Network, ip: str, port: int, *, tls: bool, config: ScanConfig
 ) -> Probe:
-    """POST ``SELECT version()``, then (without evidence) GET a missing path and /metrics."""
+    """POST ``SELECT version(), A * B``, then (without evidence) GET a missing path and
+    /metrics."""
     scheme = "https" if tls else "http"
     host = f"[{ip}]" if ":" in ip else ip
     base = f"{scheme}://{host}:{port}"
-    statement = guard_sql("SELECT version()")
+    challenge = Challenge.new()
+    statement = guard_sql(proof_statement(challenge) + " FORMAT TabSeparated")
     timeout = config.connect_timeout + config.read_timeout
     async with network.http_client() as client:
         try:
@@ -160,7 +178,14 @@ async def probe_http(
         except (httpx.HTTPError, ProbeError, OSError, ValueError):
             return Probe()
         transport = Transport.HTTPS if tls else Transport.HTTP
-        found = classify_http_answer(resp.status, resp.headers, resp.text(), port)
+        found = classify_http_answer(
+            resp.status,
+            resp.headers,
+            resp.text(),
+            port,
+            challenge=challenge,
+            truncated=resp.truncated,
+        )
         if found is not None and found.transport in (Transport.HTTP, Transport.INTERSERVER):
             if found.transport == Transport.HTTP:
                 return _with_transport(found, transport)

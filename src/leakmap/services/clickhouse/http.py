@@ -15,6 +15,10 @@ that names none of them is returned as the error - we detect, we do not guess.
 
 Every query carries ``query_id=leakmap-<scan>-<n>``, which lets a test find the scanner's own
 statements in ``system.query_log``.
+
+:class:`ChHttp` implements :class:`~.query.ChSession` (:meth:`ChHttp.rows`): the answer is
+``complete`` only when it is not cut short, carries no ``Content-Encoding`` (we ask for
+``identity``; a compressed body is never decompressed), is valid UTF-8 and ends its last row.
 """
 
 from __future__ import annotations
@@ -28,15 +32,19 @@ import httpx
 from leakmap.net.bounded import BoundedResponse, fetch_bounded
 from leakmap.services.base import ScanConfig
 from leakmap.services.clickhouse.codes import ChError, parse_error
+from leakmap.services.clickhouse.query import Rows
 from leakmap.services.clickhouse.safety import guard_sql
+from leakmap.services.clickhouse.tsv import parse_tsv
 
 __all__ = [
     "QUERY_ID_PREFIX",
     "ChHttp",
     "QueryResult",
+    "answer_error",
     "has_clickhouse_headers",
     "refused_settings",
     "safe_settings",
+    "to_rows",
 ]
 
 QUERY_ID_PREFIX = "leakmap-"
@@ -66,6 +74,58 @@ def safe_settings(config: ScanConfig) -> dict[str, str]:
 
 def has_clickhouse_headers(headers: httpx.Headers) -> bool:
     return any(k.lower().startswith("x-clickhouse-") for k in headers)
+
+
+def answer_error(status: int, headers: httpx.Headers, body: bytes) -> ChError | None:
+    """The ClickHouse exception an HTTP answer carries (a non-200 status, or an exception
+    header on a 200 whose body broke off mid-stream); None when there is none to parse."""
+    code = headers.get("X-ClickHouse-Exception-Code")
+    if status != 200:
+        return parse_error(body[:8192].decode("utf-8", "replace"), code)
+    if code is not None:
+        return parse_error(body[-8192:].decode("utf-8", "replace"), code)
+    return None
+
+
+def _encoded(headers: httpx.Headers) -> bool:
+    return headers.get("Content-Encoding", "identity").strip().lower() not in ("", "identity")
+
+
+def to_rows(
+    status: int,
+    headers: httpx.Headers,
+    body: bytes,
+    truncated: bool,
+    *,
+    names: bool = False,
+    refused: frozenset[str] = frozenset(),
+    max_rows: int | None = None,
+) -> Rows:
+    """A TabSeparated(WithNames) HTTP answer as :class:`~.query.Rows`."""
+    error = answer_error(status, headers, body)
+    if error is not None:
+        return Rows(error=error, truncated=truncated, complete=False, refused_settings=refused)
+    if status != 200:
+        return Rows(failure=f"HTTP {status}", complete=False, refused_settings=refused)
+    complete = not truncated and not _encoded(headers) and (not body or body.endswith(b"\n"))
+    if complete:
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            complete = False
+    cap = None if max_rows is None else max_rows + 1
+    parsed = parse_tsv(body, truncated=truncated, max_rows=cap)
+    header: tuple[str, ...] = ()
+    if names and parsed:
+        header = tuple(h or "" for h in parsed[0])
+        parsed = parsed[1:]
+    return Rows(
+        rows=tuple(tuple(r) for r in parsed),
+        names=header,
+        truncated=truncated,
+        complete=complete,
+        refused_settings=refused,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,15 +219,7 @@ class ChHttp:
             params["query_id"] = self._query_id()
             self.sent.append(statement)
             resp = await self._post(statement, params, limit, allow_truncate)
-            error = None
-            if resp.status != 200:
-                error = parse_error(
-                    resp.text()[:8192], resp.headers.get("X-ClickHouse-Exception-Code")
-                )
-            elif "X-ClickHouse-Exception-Code" in resp.headers:
-                error = parse_error(
-                    resp.text()[-8192:], resp.headers["X-ClickHouse-Exception-Code"]
-                )
+            error = answer_error(resp.status, resp.headers, resp.body)
             if (
                 error is not None
                 and error.code in _SETTING_REFUSAL_CODES
@@ -186,3 +238,28 @@ class ChHttp:
                 error,
                 frozenset(self.refused),
             )
+
+    async def rows(
+        self,
+        sql: str,
+        *,
+        names: bool = False,
+        limit: int | None = None,
+        allow_truncate: bool = False,
+        readonly: bool = True,
+        max_rows: int | None = None,
+    ) -> Rows:
+        """:meth:`~.query.ChSession.rows` over HTTP: TabSeparated(WithNames), parsed."""
+        fmt = "TabSeparatedWithNames" if names else "TabSeparated"
+        res = await self.query(
+            sql, fmt=fmt, limit=limit, allow_truncate=allow_truncate, readonly=readonly
+        )
+        return to_rows(
+            res.status,
+            res.headers,
+            res.body,
+            res.truncated,
+            names=names,
+            refused=res.refused_settings,
+            max_rows=max_rows,
+        )

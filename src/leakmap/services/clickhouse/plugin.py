@@ -18,10 +18,13 @@ the resources).
 
 Decisions worth knowing:
 
-* auth ``none`` only when a query (HTTP) or the Hello (native) succeeded as ``default`` with
-  an empty password; ``required`` for 192/193/194 and for 516 (a note says 516 may also be an
-  IP allow-list: ClickHouse answers both alike); ``unknown`` for 195 (IP not allowed), any
-  other refusal, timeouts and odd answers. Never "secure".
+* auth ``none`` only on an answer the scanner can check: over HTTP, ``SELECT version(), A * B``
+  with random A and B answered complete, parsed, with the exact product
+  (:func:`.query.prove_open`; a reply cut short, compressed, unparsable or broken off is
+  ``unknown``); over the native protocol, a fully parsed server Hello to ``default`` with an
+  empty password. ``required`` for 192/193/194 and for 516 (a note says 516 may also be an
+  IP allow-list: ClickHouse answers both alike); ``unknown`` for 195 (IP not allowed), 497
+  (a login with no checkable answer), any other refusal, timeouts and odd answers.
 * the version comes from ``SELECT version()``, the native Hello, an error text's
   ``(version X.Y.Z)`` or the MySQL greeting - whichever the server gives.
 * resources are the tables outside ``system`` / ``INFORMATION_SCHEMA``; engines that would
@@ -58,7 +61,7 @@ from leakmap.services.base import (
     Transport,
 )
 from leakmap.services.clickhouse.capabilities import decide, read_inputs
-from leakmap.services.clickhouse.codes import auth_from_code, clean_text, parse_version
+from leakmap.services.clickhouse.codes import clean_text
 from leakmap.services.clickhouse.cves import affected_by
 from leakmap.services.clickhouse.fingerprint import (
     Probe,
@@ -75,6 +78,7 @@ from leakmap.services.clickhouse.inventory import (
     list_tables,
     sample_table,
 )
+from leakmap.services.clickhouse.query import prove_open
 from leakmap.services.clickhouse.rules import make_finding
 from leakmap.services.clickhouse.safety import UnsafeStatement
 from leakmap.services.clickhouse.tsv import parse_tsv
@@ -333,37 +337,24 @@ class ClickHouse:
         async with ctx.network.http_client() as client:
             ch = ChHttp(client, _base_url(endpoint.ip, endpoint.port, tls), cfg)
             try:
-                first = await ch.query("SELECT version()")
+                proof = await prove_open(ch)
             except (TimeoutError, httpx.TimeoutException):
                 notes.append("timeout on the first query: auth state unknown")
                 return self._report(endpoint, endpoint.version, AuthState.UNKNOWN, notes=notes)
             except (httpx.HTTPError, ProbeError, OSError) as exc:
                 notes.append(f"first query failed ({type(exc).__name__}): auth state unknown")
                 return self._report(endpoint, endpoint.version, AuthState.UNKNOWN, notes=notes)
-            version = endpoint.version
-            if first.ok:
-                line = first.text().strip().splitlines()[0] if first.text().strip() else ""
-                if parse_version(line):
-                    version = line
-                auth = AuthState.NONE
-            else:
-                err = first.error
-                if err is not None and err.version:
-                    version = err.version
-                mapped = auth_from_code(err.code) if err is not None else None
-                if mapped is not None:
-                    auth, why = mapped
-                    notes.append(why)
-                else:
-                    auth = AuthState.UNKNOWN
-                    what = f"code {err.code} {err.name}".rstrip() if err else f"HTTP {first.status}"
-                    notes.append(f"the first query was refused ({what}): auth state unknown")
-                if auth != AuthState.NONE:
-                    return self._report(endpoint, version, auth, notes=notes)
-            if first.refused_settings:
+            version = proof.version or endpoint.version
+            auth = proof.auth
+            if proof.note:
+                notes.append(proof.note)
+            if auth != AuthState.NONE:
+                return self._report(endpoint, version, auth, notes=notes)
+            refused_first = frozenset(ch.refused)
+            if refused_first:
                 notes.append(
                     "the server refused these safety settings (profile limits apply instead): "
-                    + ", ".join(sorted(first.refused_settings))
+                    + ", ".join(sorted(refused_first))
                 )
             try:
                 resources, caps, more = await self._enumerate(ch, ctx)
@@ -372,7 +363,7 @@ class ClickHouse:
                 resources, caps = (), Capabilities()
                 more = [f"enumeration stopped ({type(exc).__name__}): resources incomplete"]
             notes.extend(more)
-            if ch.refused and not first.refused_settings:
+            if ch.refused and not refused_first:
                 notes.append("settings refused by the server: " + ", ".join(sorted(ch.refused)))
             return self._report(
                 endpoint, version, auth, resources=resources, capabilities=caps, notes=notes
