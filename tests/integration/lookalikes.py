@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import gzip
 import os
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Literal, Self, get_args
 
 from leakmap.lab.addresses import require_loopback
+
+from .servers import _ReusableThreadingHTTPServer, _Threaded
 
 __all__ = ["LOOKALIKE_MODES", "ChLookalike", "LookalikeMode"]
 
@@ -85,44 +86,23 @@ class _Handler(BaseHTTPRequestHandler):
         """Stay quiet in test output."""
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
-class ChLookalike:
+class ChLookalike(_Threaded):
     """A lookalike on ``ip:port`` answering in ``mode``; start()/stop() or a context manager."""
 
     def __init__(self, ip: str, mode: LookalikeMode, port: int = 8123) -> None:
         self.ip = require_loopback(ip)
         self.port = port
         self.mode = mode
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server = None
+        self._thread = None
 
     def start(self) -> Self:
         handler = type("Handler", (_Handler,), {"mode": self.mode})
-        self._server = _Server((self.ip, self.port), handler)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), daemon=True
-        )
-        self._thread.start()
+        self._serve(_ReusableThreadingHTTPServer((self.ip, self.port), handler))
         return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
     def __enter__(self) -> Self:
         return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"ChLookalike({self.mode} on {self.ip}:{self.port})"
