@@ -20,10 +20,11 @@ ends early, and :class:`TimeoutError` past the deadline.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 
 from leakmap.errors import ProtocolError, ResponseTooLarge
 
-__all__ = ["BudgetedReader", "close_quietly"]
+__all__ = ["BudgetedReader", "Conversation", "close_quietly"]
 
 
 class BudgetedReader:
@@ -107,3 +108,36 @@ async def close_quietly(writer: asyncio.StreamWriter, timeout: float = 1.0) -> N
             await writer.wait_closed()
     except (OSError, TimeoutError):
         pass
+
+
+@dataclass(slots=True)
+class Conversation:
+    """A request/reply connection: each request gets a fresh reply budget of ``reply_limit``
+    bytes and ``timeout`` seconds; ``total_limit`` caps the whole connection. ``sent`` lists
+    what was sent (command names, for tests and notes). After any exception the
+    conversation is out of step: close it."""
+
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    reply_limit: int
+    timeout: float
+    total_limit: int | None = None
+    sent: list[str] = field(default_factory=list)
+    _stream: BudgetedReader | None = None
+
+    async def send(self, name: str, data: bytes) -> BudgetedReader:
+        """Write ``data`` (recorded as ``name``); the budgeted reader for its reply."""
+        if self._stream is None:
+            self._stream = BudgetedReader(
+                self.reader, limit=self.reply_limit, timeout=self.timeout, total=self.total_limit
+            )
+        else:
+            self._stream.renew()
+        self.sent.append(name)
+        self.writer.write(data)
+        async with asyncio.timeout(self.timeout):
+            await self.writer.drain()
+        return self._stream
+
+    async def close(self) -> None:
+        await close_quietly(self.writer)

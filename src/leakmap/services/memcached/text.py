@@ -14,14 +14,13 @@ Replies that tell the access state::
 
 from __future__ import annotations
 
-import asyncio
 import re
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
 from leakmap.errors import ProbeError, ProtocolError
-from leakmap.net.stream import BudgetedReader, close_quietly
+from leakmap.net.stream import BudgetedReader, Conversation
 
 __all__ = [
     "BinaryVersion",
@@ -109,30 +108,12 @@ def parse_binary_version(data: bytes) -> BinaryVersion | None:
 
 
 @dataclass(slots=True)
-class McClient:
+class McClient(Conversation):
     """One text-protocol connection; ``reply_limit`` bytes and ``timeout`` s per reply."""
 
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-    reply_limit: int
-    timeout: float
-    total_limit: int | None = None
-    sent: list[str] = field(default_factory=list)
-    _stream: BudgetedReader | None = None
-
     async def _send(self, command: str) -> BudgetedReader:
-        guard_command(command)
-        if self._stream is None:
-            self._stream = BudgetedReader(
-                self.reader, limit=self.reply_limit, timeout=self.timeout, total=self.total_limit
-            )
-        else:
-            self._stream.renew()
-        self.sent.append(command.split(" ", 1)[0] if command.startswith("get ") else command)
-        self.writer.write(command.encode("ascii") + b"\r\n")
-        async with asyncio.timeout(self.timeout):
-            await self.writer.drain()
-        return self._stream
+        name = command.split(" ", 1)[0] if command.startswith("get ") else command
+        return await self.send(name, guard_command(command).encode("ascii") + b"\r\n")
 
     async def line(self, command: str) -> bytes:
         """Send ``command``; its one-line reply (``VERSION 1.6.18``, ``CLIENT_ERROR ...``)."""
@@ -175,6 +156,3 @@ class McClient:
             values.append(Value(m.group(1), data[:-2]))
             if len(values) > len(keys):
                 raise ProtocolError("more values than keys asked for")
-
-    async def close(self) -> None:
-        await close_quietly(self.writer)

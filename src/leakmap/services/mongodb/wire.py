@@ -20,10 +20,9 @@ Commands (:data:`READ_COMMANDS`, checked by :func:`guard_command`): ``isMaster``
 
 from __future__ import annotations
 
-import asyncio
 import struct
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import bson
@@ -31,7 +30,7 @@ from bson.codec_options import CodecOptions
 from bson.errors import BSONError
 
 from leakmap.errors import ProbeError, ProtocolError, ResponseTooLarge
-from leakmap.net.stream import BudgetedReader, close_quietly
+from leakmap.net.stream import Conversation
 
 __all__ = [
     "OP_MSG",
@@ -106,33 +105,17 @@ def decode_reply(body: bytes) -> dict[str, Any]:
 
 
 @dataclass(slots=True)
-class MongoClient:
+class MongoClient(Conversation):
     """One connection: a guarded command out, one bounded OP_MSG reply back."""
 
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-    reply_limit: int
-    timeout: float
-    total_limit: int | None = None
-    sent: list[str] = field(default_factory=list)
     _next_id: int = 1
-    _stream: BudgetedReader | None = None
 
     async def command(self, db: str, command: Mapping[str, Any]) -> dict[str, Any]:
         name = guard_command(command)
         request_id = self._next_id
         self._next_id += 1
-        if self._stream is None:
-            self._stream = BudgetedReader(
-                self.reader, limit=self.reply_limit, timeout=self.timeout, total=self.total_limit
-            )
-        else:
-            self._stream.renew()
-        self.sent.append(name)
-        self.writer.write(encode_msg(request_id, {**command, "$db": db}))
-        async with asyncio.timeout(self.timeout):
-            await self.writer.drain()
-        header = await self._stream.readexactly(_HEADER.size)
+        stream = await self.send(name, encode_msg(request_id, {**command, "$db": db}))
+        header = await stream.readexactly(_HEADER.size)
         length, _rid, response_to, opcode = _HEADER.unpack(header)
         if opcode != OP_MSG:
             raise ProtocolError(f"reply opcode {opcode}, not OP_MSG")
@@ -140,9 +123,6 @@ class MongoClient:
             raise ProtocolError("reply answers another request")
         if length < _HEADER.size + 10:
             raise ProtocolError("reply length too small")
-        if length - _HEADER.size > self._stream.remaining:
+        if length - _HEADER.size > stream.remaining:
             raise ResponseTooLarge(f"reply of {length} bytes exceeds the budget")
-        return decode_reply(await self._stream.readexactly(length - _HEADER.size))
-
-    async def close(self) -> None:
-        await close_quietly(self.writer)
+        return decode_reply(await stream.readexactly(length - _HEADER.size))

@@ -19,11 +19,10 @@ error codes such as ``NOAUTH`` are answers the plugin reads).
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from leakmap.errors import ProbeError, ProtocolError
-from leakmap.net.stream import BudgetedReader, close_quietly
+from leakmap.net.stream import BudgetedReader, Conversation
 
 __all__ = [
     "READ_COMMANDS",
@@ -173,36 +172,12 @@ async def read_reply(
 
 
 @dataclass(slots=True)
-class RespClient:
-    """One connection: send a guarded command, read one bounded reply.
+class RespClient(Conversation):
+    """One connection: send a guarded command, read one bounded reply (budgets per reply
+    and per connection, see :class:`~leakmap.net.stream.Conversation`)."""
 
-    ``reply_limit`` bytes and ``timeout`` seconds per reply; ``total_limit`` bytes for the
-    whole connection. ``sent`` lists the command names sent (for tests and notes).
-    After any exception the connection is out of step: close it.
-    """
-
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-    reply_limit: int
-    timeout: float
-    total_limit: int | None = None
     max_elements: int = 100_000
-    sent: list[str] = field(default_factory=list)
-    _stream: BudgetedReader | None = None
 
     async def call(self, *args: bytes | str) -> RespValue:
-        name = guard_command(args)
-        if self._stream is None:
-            self._stream = BudgetedReader(
-                self.reader, limit=self.reply_limit, timeout=self.timeout, total=self.total_limit
-            )
-        else:
-            self._stream.renew()
-        self.sent.append(name)
-        self.writer.write(encode_command(args))
-        async with asyncio.timeout(self.timeout):
-            await self.writer.drain()
-        return await read_reply(self._stream, max_elements=self.max_elements)
-
-    async def close(self) -> None:
-        await close_quietly(self.writer)
+        stream = await self.send(guard_command(args), encode_command(args))
+        return await read_reply(stream, max_elements=self.max_elements)
