@@ -21,27 +21,38 @@ from typing import Self
 
 from leakmap.lab.addresses import require_loopback
 
-__all__ = ["TlsTerminator", "openssl_available"]
+__all__ = ["TlsTerminator", "openssl_available", "self_signed"]
 
 
 def openssl_available() -> bool:
     return shutil.which("openssl") is not None
 
 
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    """A throw-away self-signed EC certificate, made with the ``openssl`` command."""
+def self_signed(
+    directory: Path, *, subject: str = "/CN=leakmap-test", expired: bool = False
+) -> tuple[Path, Path]:
+    """A throw-away self-signed EC certificate, made with the ``openssl`` command
+    (``expired``: re-signed to have ended yesterday)."""
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
         [
             "openssl", "req", "-x509", "-newkey", "ec",
             "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
             "-keyout", str(key_path), "-out", str(cert_path),
-            "-days", "1", "-subj", "/CN=leakmap-test",
+            "-days", "1", "-subj", subject,
         ],
         check=True,
         capture_output=True,
         timeout=30,
     )  # fmt: skip
+    if expired:
+        subprocess.run(
+            ["openssl", "x509", "-in", str(cert_path), "-key", str(key_path),
+             "-days", "-1", "-out", str(cert_path)],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )  # fmt: skip
     return cert_path, key_path
 
 
@@ -65,7 +76,7 @@ class TlsTerminator:
         self.port = port
         self.backend = (require_loopback(backend[0]), backend[1])
         self._tmp = tempfile.TemporaryDirectory(prefix="leakmap-tls-")
-        cert, key = _self_signed(Path(self._tmp.name))
+        cert, key = self_signed(Path(self._tmp.name))
         self._ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._ctx.load_cert_chain(cert, key)
         self._sock: socket.socket | None = None
