@@ -49,6 +49,7 @@ COMMAND_MODULES = {
     "scan": "leakmap.commands.scan",
     "classify": "leakmap.commands.classify",
     "lab": "leakmap.commands.lab",
+    "ports": "leakmap.commands.ports",
 }
 
 

@@ -259,13 +259,19 @@ class Pipeline:
         disabled: Sequence[str] = (),
         resolver: Resolver | None = None,
         endpoint_timeout: float = 300.0,
+        scanner: PortScanner | None = None,
     ) -> Pipeline:
         """Load the classifier once (raises RuleFileError/UsageError for bad rules)."""
         from leakmap.classify.engine import Classifier
 
         classifier = Classifier.load(extra_rule_files=rule_files, disabled=disabled)
         return cls(
-            services, config, classifier, resolver=resolver, endpoint_timeout=endpoint_timeout
+            services,
+            config,
+            classifier,
+            resolver=resolver,
+            endpoint_timeout=endpoint_timeout,
+            scanner=scanner,
         )
 
     def candidates(self, port: int, hint: Transport | None = None) -> list[Service]:
@@ -349,11 +355,11 @@ class Pipeline:
             where = f"{port.host}:{port.port}"
             await emit.put(Note(f"error: {where} could not be handled ({_why(exc)})", "error"))
 
-    async def scan_hosts(self, hosts: Sequence[ScanHost]) -> AsyncGenerator[ScanEvent, None]:
-        """Port scan, fingerprint and assess already resolved hosts."""
+    async def scan_hosts(self, hosts: Iterable[ScanHost]) -> AsyncGenerator[ScanEvent, None]:
+        """Port scan, fingerprint and assess already resolved hosts (a sequence, or a
+        :class:`~leakmap.targets.HostStream` read lazily)."""
         emit: asyncio.Queue[ScanEvent | None] = asyncio.Queue()
         total = self.scanner.job_count(hosts)
-        hints = {h.ip: h.hints for h in hosts}
 
         async def produce() -> None:
             tasks: set[asyncio.Task[None]] = set()
@@ -363,9 +369,9 @@ class Pipeline:
                     done += 1
                     await emit.put(PortChecked(result, done, total))
                     if result.state is PortState.OPEN:
-                        hint = hints.get(result.ip, {}).get(result.port)
+                        open_port = result.open_port()
                         tasks.add(
-                            asyncio.create_task(self._handle_open(result.open_port(), hint, emit))
+                            asyncio.create_task(self._handle_open(open_port, result.hint, emit))
                         )
                 if tasks:
                     await asyncio.gather(*tasks)

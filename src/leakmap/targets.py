@@ -26,9 +26,10 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import TextIO
 from urllib.parse import urlsplit
 
@@ -38,7 +39,9 @@ from leakmap.services.base import Transport
 
 __all__ = [
     "DEFAULT_MAX_HOSTS",
+    "LARGE_NETWORK",
     "Exclusions",
+    "HostStream",
     "IPNetwork",
     "ResolvedTargets",
     "ScanHost",
@@ -53,6 +56,8 @@ __all__ = [
 ]
 
 DEFAULT_MAX_HOSTS = 65536
+#: addresses in a /16: a larger network needs ``allow_large``
+LARGE_NETWORK = 65536
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -121,9 +126,91 @@ class ScanHost:
     hints: Mapping[int, Transport] = field(default_factory=dict)
 
 
+_NO_HINTS: Mapping[int, Transport] = MappingProxyType({})
+
+
+class HostStream:
+    """The hosts of a scan, read lazily: the named and literal targets (already merged per
+    address), then every address of every network, made one at a time as the scan reads
+    them, so a /12 is never held in memory. Re-iterable; an address in several targets is
+    yielded once, with the union of their ports."""
+
+    def __init__(
+        self,
+        explicit: Sequence[ScanHost] = (),
+        networks: Sequence[IPNetwork] = (),
+        ports: Sequence[int] = (),
+        exclusions: Exclusions | None = None,
+    ) -> None:
+        self.explicit = tuple(explicit)
+        self.networks = tuple(networks)
+        self.ports = tuple(ports)
+        self.exclusions = exclusions or Exclusions()
+        self._inside = {h.ip for h in self.explicit if self._in_networks(h.ip)}
+        #: network addresses --exclude removes (counted, not expanded)
+        self.excluded = _excluded_in(self.networks, self.exclusions)
+
+    def _in_networks(self, ip: str, upto: int | None = None) -> bool:
+        address = ipaddress.ip_address(ip)
+        return any(address.version == n.version and address in n for n in self.networks[:upto])
+
+    def __iter__(self) -> Iterator[ScanHost]:
+        for host in self.explicit:
+            if host.ip not in self._inside:
+                yield host
+        by_ip = {h.ip: h for h in self.explicit if h.ip in self._inside}
+        excluded = self.exclusions.networks
+        for index, network in enumerate(self.networks):
+            earlier = [n for n in self.networks[:index] if n.version == network.version]
+            skip = [n for n in excluded if n.version == network.version and n.overlaps(network)]
+            if any(network.subnet_of(n) for n in skip):  # type: ignore[arg-type]
+                continue
+            overlapping = [n for n in earlier if n.overlaps(network)]
+            for address in _host_addresses(network):
+                if skip and any(address in n for n in skip):
+                    continue
+                if overlapping and any(_is_host_of(address, n) for n in overlapping):
+                    continue  # an earlier network yielded it already
+                ip = str(address)
+                known = by_ip.get(ip)
+                if known is None:
+                    yield ScanHost(ip, ip, self.ports, _NO_HINTS)
+                else:
+                    ports = tuple(sorted(set(known.ports) | set(self.ports)))
+                    yield ScanHost(known.host, ip, ports, known.hints)
+
+    @property
+    def network_addresses(self) -> int:
+        """Addresses the networks yield (an upper bound when they overlap each other)."""
+        return sum(_host_count(n) for n in self.networks) - self.excluded
+
+    @property
+    def job_count(self) -> int:
+        """(address, port) probes: exact unless networks overlap each other."""
+        extra = sum(
+            len(set(h.ports) - set(self.ports)) if h.ip in self._inside else len(h.ports)
+            for h in self.explicit
+        )
+        return self.network_addresses * len(self.ports) + extra
+
+    def __bool__(self) -> bool:
+        return bool(self.explicit) or (bool(self.networks) and bool(self.ports))
+
+    def __len__(self) -> int:
+        outside = sum(1 for h in self.explicit if h.ip not in self._inside)
+        return outside + self.network_addresses
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, tuple | list):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 @dataclass(frozen=True, slots=True)
 class ResolvedTargets:
-    hosts: tuple[ScanHost, ...]
+    hosts: HostStream
     notes: tuple[str, ...] = ()
 
 
@@ -255,12 +342,23 @@ def read_target_source(source: str, stdin: TextIO | None) -> list[tuple[str, str
     return out
 
 
+def _exclusion_parts(items: Iterable[str]) -> Iterator[str]:
+    for item in items:
+        text = item.strip()
+        if text.startswith("@"):
+            for value, _origin in read_target_source(text[1:], None):
+                yield value
+            continue
+        yield from (p for p in re.split(r"[\s,]+", text) if p)
+
+
 def parse_exclusions(items: Iterable[str]) -> Exclusions:
-    """``--exclude`` values: addresses, networks and names (no ports)."""
+    """``--exclude`` values: addresses, networks and names (no ports); ``@FILE`` reads one
+    a line from FILE (``#`` comments)."""
     networks: list[IPNetwork] = []
     names: set[str] = set()
-    for item in items:
-        for part in (p for p in re.split(r"[\s,]+", item.strip()) if p):
+    for part in _exclusion_parts(items):
+        if part:
             try:
                 target = parse_target(part)
             except TargetError as exc:
@@ -282,12 +380,15 @@ def collect_targets(
     *,
     stdin: TextIO | None = None,
     excludes: Sequence[str] = (),
-    max_hosts: int = DEFAULT_MAX_HOSTS,
+    max_hosts: int | None = DEFAULT_MAX_HOSTS,
+    allow_large: bool = False,
 ) -> TargetSet:
     """Parse targets from arguments (``-`` reads stdin) and files, apply the host budget.
 
     Raises TargetError on the first bad target (naming its file and line), on an unreadable
-    file, when nothing is left to scan, or when networks expand beyond ``max_hosts`` addresses.
+    file, when nothing is left to scan, when one network is larger than a /16 (65,536
+    addresses) and ``allow_large`` is not set, or when the targets expand beyond
+    ``max_hosts`` addresses (None: no budget).
     """
     raw: list[tuple[str, str]] = []
     stdin_read = False
@@ -313,8 +414,13 @@ def collect_targets(
         if key in seen:
             continue
         seen.add(key)
+        if target.size > LARGE_NETWORK and not allow_large:
+            raise TargetError(
+                f"{target.text} has {target.size:,} addresses, more than a /16 "
+                f"({LARGE_NETWORK:,}): pass --allow-large to scan it"
+            )
         total += target.size
-        if total > max_hosts:
+        if max_hosts is not None and total > max_hosts:
             raise TargetError(
                 f"targets expand to more than {max_hosts} addresses (at {target.text!r}); "
                 "narrow the networks or raise --max-hosts"
@@ -325,10 +431,30 @@ def collect_targets(
     return TargetSet(tuple(targets), parse_exclusions(excludes))
 
 
-def _addresses(network: IPNetwork) -> Iterable[str]:
+def _host_addresses(network: IPNetwork) -> Iterator[IPAddress]:
+    """The usable addresses of a network (``hosts()``: not the network and broadcast
+    addresses of IPv4, not the subnet-router anycast of IPv6), made one at a time."""
     if network.num_addresses <= 2:
-        return (str(a) for a in network)
-    return (str(a) for a in network.hosts())
+        return iter(network)
+    return iter(network.hosts())
+
+
+def _is_host_of(address: IPAddress, network: IPNetwork) -> bool:
+    """Whether ``address`` is one of the addresses :func:`_host_addresses` yields."""
+    if address.version != network.version or address not in network:
+        return False
+    if network.num_addresses <= 2:
+        return True
+    if address == network.network_address:
+        return False
+    return network.version == 6 or address != network.broadcast_address
+
+
+def _host_count(network: IPNetwork) -> int:
+    n = network.num_addresses
+    if n <= 2:
+        return n
+    return n - 2 if network.version == 4 else n - 1
 
 
 def parse_ports(
@@ -403,10 +529,11 @@ async def resolve_targets(
     merged: dict[str, tuple[str, set[int], dict[int, Transport]]] = {}
     excluded = 0
     default_ports = tuple(ports)
+    exclusions = targets.exclusions
 
     def add(host: str, ip: str, target: Target) -> None:
         nonlocal excluded
-        if targets.exclusions.excludes_ip(ip):
+        if exclusions.excludes_ip(ip):
             excluded += 1
             return
         wanted = (target.port,) if target.port is not None else default_ports
@@ -420,13 +547,13 @@ async def resolve_targets(
         if target.port is not None and target.transport is not None:
             entry[2][target.port] = target.transport
 
+    networks: list[IPNetwork] = []
     for target in targets.targets:
         if target.network is not None:
-            for ip in _addresses(target.network):
-                add(ip, ip, target)
+            networks.append(target.network)
         elif target.ip is not None:
             add(target.ip, target.ip, target)
-        elif targets.exclusions.excludes_name(target.host):
+        elif exclusions.excludes_name(target.host):
             excluded += 1
         else:
             answer = resolved[target.host]
@@ -435,11 +562,42 @@ async def resolve_targets(
                 continue
             for ip in answer:
                 add(target.host, ip, target)
-    if excluded:
-        notes.append(f"excluded: {excluded} address(es) or name(s) skipped by --exclude")
-    hosts = tuple(
-        ScanHost(host, ip, tuple(sorted(p)), dict(sorted(h.items())))
+    explicit = [
+        ScanHost(host, ip, tuple(sorted(p)), dict(sorted(h.items())) if h else _NO_HINTS)
         for ip, (host, p, h) in merged.items()
         if p
-    )
-    return ResolvedTargets(hosts, tuple(notes))
+    ]
+    stream = HostStream(explicit, networks if default_ports else (), default_ports, exclusions)
+    excluded += stream.excluded
+    if excluded:
+        notes.append(f"excluded: {excluded} address(es) or name(s) skipped by --exclude")
+    return ResolvedTargets(stream, tuple(notes))
+
+
+def _excluded_in(networks: Sequence[IPNetwork], exclusions: Exclusions) -> int:
+    """Addresses of ``networks`` that ``exclusions`` remove, counted without expanding them
+    (an excluded range is collapsed first, so overlapping excludes count once)."""
+    if not networks or not exclusions.networks:
+        return 0
+    count = 0
+    for version in (4, 6):
+        cut = list(
+            ipaddress.collapse_addresses(  # type: ignore[type-var]
+                n for n in exclusions.networks if n.version == version
+            )
+        )
+        for network in (n for n in networks if n.version == version):
+            usable = _host_count(network)
+            for part in cut:
+                if network.subnet_of(part):  # type: ignore[arg-type]
+                    count += usable
+                    break
+                if part.subnet_of(network):  # type: ignore[arg-type]
+                    inside = part.num_addresses
+                    if network.num_addresses > 2:
+                        # the network's own (and IPv4 broadcast) address is never scanned
+                        inside -= int(part.network_address == network.network_address)
+                        if version == 4:
+                            inside -= int(part.broadcast_address == network.broadcast_address)
+                    count += inside
+    return count

@@ -19,6 +19,7 @@ from rich.console import Console
 
 from leakmap.errors import UsageError
 from leakmap.findings import Severity
+from leakmap.net.portscan import PortScanner
 from leakmap.pipeline import Note, Pipeline, ScanSummary, fails
 from leakmap.report.console import ScanProgress, render_summary
 from leakmap.report.json import write_json
@@ -92,10 +93,22 @@ def scan(
         help="Ports: 8123,9000-9010 or service names; '+LIST' adds to the default set.",
     ),
     exclude: list[str] | None = typer.Option(  # noqa: B008
-        None, "--exclude", help="Address, network or name not to scan (repeatable)."
+        None,
+        "--exclude",
+        help="Address, network or name not to scan, or @FILE with one a line (repeatable).",
     ),
-    max_hosts: int = typer.Option(
-        DEFAULT_MAX_HOSTS, "--max-hosts", help="Refuse targets expanding beyond this many."
+    max_hosts: int | None = typer.Option(
+        None,
+        "--max-hosts",
+        help=f"Refuse targets expanding beyond this many addresses "
+        f"(default {DEFAULT_MAX_HOSTS}; none with --allow-large).",
+        show_default=False,
+    ),
+    allow_large: bool = typer.Option(
+        False, "--allow-large", help="Allow networks larger than a /16 (streamed, not listed)."
+    ),
+    rate: float | None = typer.Option(
+        None, "--rate", help="At most N new connections a second, overall (default: no cap)."
     ),
     sample_rows: int = typer.Option(200, "--sample-rows", help="Rows sampled per table."),
     no_sample: bool = typer.Option(False, "--no-sample", help="Enumerate, but sample no rows."),
@@ -131,6 +144,8 @@ def scan(
             ports=ports,
             exclude=exclude or [],
             max_hosts=max_hosts,
+            allow_large=allow_large,
+            rate=rate,
             sample_rows=0 if no_sample else sample_rows,
             output_format=output_format,
             output=output,
@@ -165,7 +180,9 @@ def _scan(
     target_files: list[str],
     ports: str | None,
     exclude: list[str],
-    max_hosts: int,
+    max_hosts: int | None,
+    allow_large: bool,
+    rate: float | None,
     sample_rows: int,
     output_format: str,
     output: Path | None,
@@ -185,7 +202,10 @@ def _scan(
     _check(fmt in FORMATS, f"--format must be one of {'|'.join(FORMATS)}, not {output_format!r}")
     threshold = parse_fail_on(fail_on)
     _check(sample_rows >= 0, "--sample-rows must be 0 or more")
-    _check(max_hosts >= 1, "--max-hosts must be at least 1")
+    _check(max_hosts is None or max_hosts >= 1, "--max-hosts must be at least 1")
+    _check(rate is None or rate > 0, "--rate must be positive")
+    if max_hosts is None and not allow_large:
+        max_hosts = DEFAULT_MAX_HOSTS
     _check(timeout > 0 and read_timeout > 0, "--timeout and --read-timeout must be positive")
     _check(endpoint_timeout > 0, "--endpoint-timeout must be positive")
     _check(concurrency >= 1 and per_host >= 1, "--concurrency and --per-host must be at least 1")
@@ -200,7 +220,12 @@ def _scan(
     named = {name: list(cls.default_ports) for name, cls in classes.items()}
     port_list = parse_ports(ports, defaults=port_map, services=named)
     target_set = collect_targets(
-        targets, target_files, stdin=sys.stdin, excludes=exclude, max_hosts=max_hosts
+        targets,
+        target_files,
+        stdin=sys.stdin,
+        excludes=exclude,
+        max_hosts=max_hosts,
+        allow_large=allow_large,
     )
     config = ScanConfig(
         sample_rows=sample_rows,
@@ -217,6 +242,7 @@ def _scan(
         rule_files=rules,
         disabled=disable,
         endpoint_timeout=endpoint_timeout,
+        scanner=PortScanner(concurrency=concurrency, per_host=per_host, timeout=timeout, rate=rate),
     )
 
     err = Console(stderr=True)

@@ -176,7 +176,7 @@ def test_table_output(cli: typer.Typer, fakedb_port: int) -> None:
         (["scan", "127.0.0.1:99999"], "out of range"),
         (["scan", "127.0.0.1", "--ports", "80-x"], "bad port"),
         (["scan", "-l", "/nonexistent/targets.txt"], "cannot read target file"),
-        (["scan", "127.0.0.0/8"], "--max-hosts"),
+        (["scan", "127.0.0.0/8"], "--allow-large"),
         (["scan", "127.0.0.1", "--format", "xml"], "--format"),
         (["scan", "127.0.0.1", "--fail-on", "severe"], "--fail-on"),
         (["scan", "127.0.0.1", "--rules", "/nonexistent/rules.yaml"], "rules.yaml"),

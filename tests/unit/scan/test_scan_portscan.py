@@ -164,3 +164,151 @@ def test_fd_budget_stays_below_the_limit() -> None:
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     assert fd_budget(10) == min(10, soft - max(64, soft // 4))
     assert fd_budget(10**9) < soft
+
+
+# --- the epoll engine (the default) -------------------------------------------------------
+
+
+def test_default_engine_is_epoll_and_a_connector_selects_asyncio() -> None:
+    async def never(ip: str, port: int, timeout: float) -> tuple[PortState, str]:
+        raise AssertionError
+
+    assert PortScanner().engine == "epoll"
+    assert PortScanner(connector=never).engine == "asyncio"
+
+
+@pytest.mark.parametrize("engine", ["epoll", "asyncio"])
+async def test_engines_agree_on_open_closed_and_filtered(
+    engine: str, listener: tuple[str, int], full_backlog: int
+) -> None:
+    ip, open_port = listener
+    closed = _free_port()
+    scanner = PortScanner(concurrency=8, timeout=0.3, engine=engine)
+    hosts = [ScanHost("a", ip, (open_port, closed, full_backlog))]
+    got = {r.port: (r.state, r.reason) async for r in scanner.scan(hosts)}
+    assert got == {
+        open_port: (PortState.OPEN, "connected"),
+        closed: (PortState.CLOSED, "refused"),
+        full_backlog: (PortState.FILTERED, "timeout"),
+    }
+
+
+async def test_epoll_engine_ipv6_loopback() -> None:
+    try:
+        server = await asyncio.start_server(lambda r, w: w.close(), "::1", 0)
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        results = [r async for r in PortScanner().scan([ScanHost("::1", "::1", (port,))])]
+    assert [(r.ip, r.state) for r in results] == [("::1", PortState.OPEN)]
+
+
+async def test_epoll_engine_many_refused_ports_each_once() -> None:
+    """2,000 probes to 250 loopback addresses: every one reported exactly once."""
+    hosts = [
+        ScanHost(
+            f"127.9.{i // 250}.{i % 250 + 1}", f"127.9.{i // 250}.{i % 250 + 1}", tuple(range(1, 9))
+        )
+        for i in range(250)
+    ]
+    scanner = PortScanner(concurrency=64, per_host=2, timeout=2.0)
+    results = [r async for r in scanner.scan(hosts)]
+    assert len(results) == 2000
+    assert len({(r.ip, r.port) for r in results}) == 2000
+    assert {r.state for r in results} == {PortState.CLOSED}
+
+
+async def test_epoll_engine_per_host_bound_with_real_connections(full_backlog: int) -> None:
+    """Probes to one port that never answers stay in flight until the timeout; with
+    per_host=2, 6 probes to one address take 3 rounds of the timeout (a scanner without
+    the bound would take one)."""
+    import time
+
+    scanner = PortScanner(concurrency=64, per_host=2, timeout=0.3)
+    # the same port six times: six probes, each one held open until its timeout
+    hosts = [ScanHost("h", "127.0.0.1", (full_backlog,)) for _ in range(6)]
+    started = time.monotonic()
+    results = [r async for r in scanner.scan(hosts)]
+    elapsed = time.monotonic() - started
+    assert [r.state for r in results] == [PortState.FILTERED] * 6
+    assert elapsed >= 0.85, elapsed
+
+
+@pytest.mark.parametrize("engine", ["epoll", "asyncio"])
+async def test_rate_caps_new_connections_per_second(engine: str) -> None:
+    """--rate 100 over 150 refused probes: at least (150 - burst) / 100 s. Without the
+    limiter the same probes take a few milliseconds."""
+    import time
+
+    port = _free_port()
+    hosts = [ScanHost(f"127.8.0.{i}", f"127.8.0.{i}", (port,)) for i in range(1, 151)]
+    scanner = PortScanner(concurrency=64, timeout=1.0, rate=100, engine=engine)
+    started = time.monotonic()
+    results = [r async for r in scanner.scan(hosts)]
+    elapsed = time.monotonic() - started
+    assert len(results) == 150
+    burst = 64
+    assert elapsed >= (150 - burst) / 100 * 0.95, elapsed
+    assert elapsed < 5
+
+
+def test_rate_limiter_tokens() -> None:
+    from leakmap.net.portscan import RateLimiter
+
+    limiter = RateLimiter(10, burst=2)
+    now = limiter._stamp
+    assert limiter.take(now) and limiter.take(now) and not limiter.take(now)
+    assert not limiter.take(now + 0.05)
+    assert limiter.take(now + 0.16)
+
+
+async def test_hosts_are_read_lazily() -> None:
+    """The scanner reads a window of hosts at a time: a generator of a million hosts is not
+    drained when the consumer stops after the first results."""
+    from leakmap.net.portscan import WINDOW
+
+    pulled = 0
+    port = _free_port()
+
+    def hosts() -> Iterator[ScanHost]:
+        nonlocal pulled
+        for i in range(1_000_000):
+            pulled += 1
+            ip = f"127.7.{(i >> 8) & 255}.{(i & 255) or 1}"
+            yield ScanHost(ip, ip, (port,))
+
+    gen = PortScanner(concurrency=16).scan(hosts())
+    await anext(gen)
+    await gen.aclose()
+    assert pulled <= 3 * WINDOW
+
+
+def test_interleave_spreads_ports_across_hosts_within_a_window() -> None:
+    from leakmap.net.portscan import interleave
+
+    hosts = [ScanHost(str(i), str(i), (1, 2)) for i in range(3)]
+    assert [(h.host, p) for h, p in interleave(hosts, window=2)] == [
+        ("0", 1),
+        ("1", 1),
+        ("0", 2),
+        ("1", 2),
+        ("2", 1),
+        ("2", 2),
+    ]
+
+
+async def test_epoll_engine_stops_when_consumer_breaks(full_backlog: int) -> None:
+    """Closing the iterator ends the engine thread and closes its sockets at once."""
+    import threading
+
+    scanner = PortScanner(concurrency=8, per_host=8, timeout=30.0)
+    listener_port = full_backlog
+    gen = scanner.scan(
+        [ScanHost("h", "127.0.0.1", (_free_port(),))]
+        + [ScanHost("h", "127.0.0.1", (listener_port,)) for _ in range(20)]
+    )
+    first = await anext(gen)
+    assert first.state is PortState.CLOSED
+    await asyncio.wait_for(gen.aclose(), 5)
+    assert not any(t.name == "leakmap-portscan" for t in threading.enumerate())

@@ -174,7 +174,7 @@ def test_collect_targets_budget(targets: list[str], budget: int, ok: bool) -> No
     if ok:
         assert collect_targets(targets, max_hosts=budget).targets
     else:
-        with pytest.raises(TargetError, match="--max-hosts"):
+        with pytest.raises(TargetError, match=r"--max-hosts|--allow-large"):
             collect_targets(targets, max_hosts=budget)
 
 
@@ -318,3 +318,102 @@ def test_url_with_credentials_is_refused_without_echoing_them() -> None:
     with pytest.raises(TargetError) as info:
         parse_target("http://default:hunter2-fake@127.0.0.1:8123/")
     assert "hunter2" not in str(info.value) and "credentials" in str(info.value)
+
+
+# --- scope: @FILE excludes, large ranges, streamed networks ---------------------------------
+
+
+def test_exclude_from_file(tmp_path: Path) -> None:
+    f = tmp_path / "skip.txt"
+    f.write_text("# owned by someone else\n127.0.0.0/30\nlegacy.internal  # retired\n127.0.5.5\n")
+    got = parse_exclusions([f"@{f}", "127.0.9.9"])
+    assert got.excludes_ip("127.0.0.3") and got.excludes_ip("127.0.5.5")
+    assert got.excludes_ip("127.0.9.9") and not got.excludes_ip("127.0.0.4")
+    assert got.excludes_name("legacy.internal")
+
+
+def test_exclude_from_unreadable_file_is_a_target_error(tmp_path: Path) -> None:
+    with pytest.raises(TargetError, match="cannot read"):
+        parse_exclusions([f"@{tmp_path / 'missing.txt'}"])
+
+
+def test_larger_than_a_slash_16_needs_allow_large() -> None:
+    assert collect_targets(["10.0.0.0/16"]).targets
+    with pytest.raises(TargetError, match="--allow-large"):
+        collect_targets(["10.0.0.0/15"])
+    got = collect_targets(["10.0.0.0/12"], allow_large=True, max_hosts=None)
+    assert got.targets[0].size == 2**20
+
+
+async def test_a_slash_12_is_streamed_not_expanded() -> None:
+    """Resolving a /12 makes no host objects; reading the first ones costs no memory that
+    grows with the range."""
+    import tracemalloc
+
+    targets = collect_targets(["127.16.0.0/12"], allow_large=True, max_hosts=None)
+    tracemalloc.start()
+    got = await resolve_targets(targets, (8123, 9000))
+    first = [h for _, h in zip(range(5), got.hosts, strict=False)]
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert [h.ip for h in first] == [f"127.16.0.{i}" for i in range(1, 6)]
+    assert peak < 2_000_000, peak  # a list of a million hosts would take hundreds of MB
+    assert got.hosts.job_count == (2**20 - 2) * 2
+    assert len(got.hosts) == 2**20 - 2
+
+
+def _brute(targets: TargetSet, ports: tuple[int, ...]) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """The expected hosts, by full expansion (what resolve_targets did before streaming)."""
+    out: dict[str, tuple[str, set[int]]] = {}
+    for t in targets.targets:
+        if t.network is not None:
+            ips = [
+                str(a) for a in (t.network if t.network.num_addresses <= 2 else t.network.hosts())
+            ]
+        elif t.ip is not None:
+            ips = [t.ip]
+        else:
+            continue
+        for ip in ips:
+            if targets.exclusions.excludes_ip(ip):
+                continue
+            _host, p = out.setdefault(ip, (ip, set()))
+            p.update((t.port,) if t.port else ports)
+    return {ip: (h, tuple(sorted(p))) for ip, (h, p) in out.items()}
+
+
+@pytest.mark.parametrize("seed", range(40))
+async def test_host_stream_equals_full_expansion(seed: int) -> None:
+    """Random overlapping networks, addresses and excludes: the stream yields exactly the
+    addresses (and ports) a full expansion gives, each once; counts match when nothing
+    overlaps."""
+    import random
+
+    rng = random.Random(seed)
+
+    def net() -> str:
+        prefix = rng.choice([26, 27, 28, 29, 30, 31, 32])
+        return str(ipaddress.ip_network(f"127.3.0.{rng.randrange(0, 256)}/{prefix}", strict=False))
+
+    items = [net() for _ in range(rng.randint(1, 4))]
+    items += [f"127.3.0.{rng.randrange(256)}:{rng.choice([80, 9000])}" for _ in range(3)]
+    excludes = [net() for _ in range(rng.randint(0, 2))]
+    targets = collect_targets(items, excludes=excludes)
+    got = await resolve_targets(targets, (9000, 9009))
+    hosts = list(got.hosts)
+    assert len({h.ip for h in hosts}) == len(hosts)
+    assert {h.ip: (h.host, h.ports) for h in hosts} == _brute(targets, (9000, 9009))
+    networks = [t.network for t in targets.targets if t.network is not None]
+    disjoint = not any(a.overlaps(b) for i, a in enumerate(networks) for b in networks[i + 1 :])
+    if disjoint:
+        assert got.hosts.job_count == sum(len(h.ports) for h in hosts)
+        excluded = [n for n in got.notes if n.startswith("excluded")]
+        count = int(excluded[0].split()[1]) if excluded else 0
+        explicit = {t.ip for t in targets.targets if t.ip is not None}
+        brute_excluded = sum(
+            1
+            for n in networks
+            for a in (n if n.num_addresses <= 2 else n.hosts())
+            if targets.exclusions.excludes_ip(str(a))
+        ) + sum(1 for ip in explicit if targets.exclusions.excludes_ip(ip))
+        assert count == brute_excluded
