@@ -1,7 +1,8 @@
 """A bounded client for memcached's text protocol (and one binary ``version`` probe).
 
 Commands it can send (:func:`guard_command`): ``version``, ``stats``, ``stats items``,
-``stats settings``, ``lru_crawler metadump all`` (key names and metadata, 1.4.31+), ``get``.
+``stats settings``, ``stats cachedump N M`` (old servers), ``lru_crawler metadump all`` (key
+names and metadata, 1.4.31+), ``get``.
 None of them stores, deletes or touches an item. Every reply is read line by line through a
 :class:`~leakmap.net.stream.BudgetedReader`: bounded bytes, lines and time; a ``VALUE`` line
 announcing more bytes than the budget holds is refused before reading it.
@@ -36,7 +37,7 @@ __all__ = [
 
 _SAFE = (
     re.compile(r"version"),
-    re.compile(r"stats(?: (?:items|settings|slabs))?"),
+    re.compile(r"stats(?: (?:items|settings|slabs|cachedump \d{1,3} \d{1,6}))?"),
     re.compile(r"lru_crawler metadump all"),
     re.compile(r"get(?: [\x21-\x7e]{1,250}){1,100}"),
 )
