@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import struct
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 
 import pytest
+from tests.unit.sqlwire.scripted import Reply, Scripted
 
 from leakmap.errors import ProtocolError, ResponseTooLarge
 from leakmap.net.bounded import Network
@@ -49,59 +50,10 @@ RECORDED_EXCEPTION = (
     + b"\x00"
 )
 
-Reply = Callable[[bytes], bytes | None]
 
-
-class Scripted:
-    """A TCP server on 127.0.0.1 that answers Hello with ``hello`` and each later request
-    with ``reply(request)`` (None: stay silent); ``dribble`` sends replies a byte at a time."""
-
-    def __init__(self, reply: Reply, *, hello: bytes = RECORDED_HELLO, dribble: float = 0) -> None:
-        self.reply, self.hello, self.dribble = reply, hello, dribble
-        self.requests: list[bytes] = []
-        self.connections = 0
-        self.port = 0
-        self._server: asyncio.Server | None = None
-
-    async def __aenter__(self) -> Scripted:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-
-    async def _send(self, writer: asyncio.StreamWriter, data: bytes) -> None:
-        if not self.dribble:
-            writer.write(data)
-            await writer.drain()
-            return
-        for i in range(len(data)):
-            writer.write(data[i : i + 1])
-            await writer.drain()
-            await asyncio.sleep(self.dribble)
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        try:
-            await reader.read(65536)
-            writer.write(self.hello)
-            await writer.drain()
-            while True:
-                data = await reader.read(65536)
-                if not data:
-                    return
-                self.requests.append(data)
-                answer = self.reply(data)
-                if answer is None:
-                    await asyncio.sleep(3600)
-                    return
-                await self._send(writer, answer)
-        except (ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            writer.close()
+def ch_server(reply: Reply, *, hello: bytes = RECORDED_HELLO, dribble: float = 0) -> Scripted:
+    """A scripted native server: answers each connection's Hello with ``hello``."""
+    return Scripted(reply, hello=hello, dribble=dribble)
 
 
 def client(port: int, **cfg: object) -> ChNative:
@@ -163,7 +115,7 @@ def test_text_select_quotes_hostile_names() -> None:
 
 def test_recorded_reply_decodes_and_proves_the_arithmetic() -> None:
     async def go() -> None:
-        async with Scripted(lambda _: RECORDED_ONE_PLUS_TWO) as srv:
+        async with ch_server(lambda _: RECORDED_ONE_PLUS_TWO) as srv:
             ch = client(srv.port)
             res = await ch.query("SELECT 1 + 2")
             assert res.ok and res.columns == ("plus(1, 2)",) and res.rows == (("3",),)
@@ -176,7 +128,7 @@ def test_recorded_reply_decodes_and_proves_the_arithmetic() -> None:
 
 def test_recorded_string_and_nullable() -> None:
     async def go() -> None:
-        async with Scripted(lambda _: RECORDED_STRING_NULLABLE) as srv:
+        async with ch_server(lambda _: RECORDED_STRING_NULLABLE) as srv:
             res = await client(srv.port).query("SELECT 'x\\ty' AS s, toNullable(7) AS n")
             assert res.rows == (("x\ty", "7"),)
             assert res.types == ("String", "Nullable(UInt8)")
@@ -187,7 +139,7 @@ def test_recorded_string_and_nullable() -> None:
 def test_recorded_exception_becomes_an_error_and_the_next_query_reconnects() -> None:
     async def go() -> None:
         replies = iter([RECORDED_EXCEPTION, RECORDED_ONE_PLUS_TWO])
-        async with Scripted(lambda _: next(replies)) as srv:
+        async with ch_server(lambda _: next(replies)) as srv:
             ch = client(srv.port)
             res = await ch.query("SELECT nosuchfunction()")
             assert not res.ok and res.error is not None and res.error.code == 46
@@ -199,7 +151,7 @@ def test_recorded_exception_becomes_an_error_and_the_next_query_reconnects() -> 
 
 def test_a_lookalike_with_a_fixed_answer_is_not_proven_open() -> None:
     async def go() -> None:
-        async with Scripted(lambda _: RECORDED_ONE_PLUS_TWO) as srv:
+        async with ch_server(lambda _: RECORDED_ONE_PLUS_TWO) as srv:
             assert await client(srv.port).prove_open() is False
 
     run(go())
@@ -215,7 +167,7 @@ def test_prove_open_recomputes_the_random_sum() -> None:
         return block([("s", "UInt64", struct.pack("<Q", value))], 1) + END
 
     async def go() -> None:
-        async with Scripted(answer) as srv:
+        async with ch_server(answer) as srv:
             assert await client(srv.port).prove_open() is True
 
     run(go())
@@ -233,7 +185,7 @@ def test_setting_refused_by_name_is_dropped_and_retried() -> None:
     replies = iter([refusal, RECORDED_ONE_PLUS_TWO])
 
     async def go() -> None:
-        async with Scripted(lambda _: next(replies)) as srv:
+        async with ch_server(lambda _: next(replies)) as srv:
             ch = client(srv.port)
             res = await ch.query("SELECT 1 + 2")
             assert res.ok and res.refused_settings == frozenset({"max_threads"})
@@ -245,7 +197,7 @@ def test_setting_refused_by_name_is_dropped_and_retried() -> None:
 
 def test_write_statements_are_never_sent() -> None:
     async def go() -> None:
-        async with Scripted(lambda _: RECORDED_ONE_PLUS_TWO) as srv:
+        async with ch_server(lambda _: RECORDED_ONE_PLUS_TWO) as srv:
             ch = client(srv.port)
             for sql in ("INSERT INTO t VALUES (1)", "SELECT 1; DROP TABLE t", "OPTIMIZE TABLE t"):
                 with pytest.raises(UnsafeStatement):
@@ -263,7 +215,7 @@ def test_huge_string_length_is_not_allocated() -> None:
     reply = block([("s", "String", data)], 1) + END
 
     async def go() -> None:
-        async with Scripted(lambda _: reply) as srv:
+        async with ch_server(lambda _: reply) as srv:
             ch = client(srv.port)
             with pytest.raises(ResponseTooLarge):
                 await ch.query("SELECT s FROM t")
@@ -277,7 +229,7 @@ def test_absurd_row_count_is_refused_before_decoding() -> None:
     reply = block([("s", "UInt8", b"\x01" * 10)], 2**40) + END
 
     async def go() -> None:
-        async with Scripted(lambda _: reply) as srv:
+        async with ch_server(lambda _: reply) as srv:
             res = await client(srv.port).query("SELECT s FROM t", allow_truncate=True)
             assert res.truncated and res.rows == ()
 
@@ -286,7 +238,7 @@ def test_absurd_row_count_is_refused_before_decoding() -> None:
 
 def test_endless_varint_is_a_protocol_error() -> None:
     async def go() -> None:
-        async with Scripted(lambda _: b"\xff" * 64) as srv:
+        async with ch_server(lambda _: b"\xff" * 64) as srv:
             with pytest.raises(ProtocolError):
                 await client(srv.port).query("SELECT 1")
 
@@ -295,7 +247,7 @@ def test_endless_varint_is_a_protocol_error() -> None:
 
 def test_unknown_packet_type_is_a_protocol_error() -> None:
     async def go() -> None:
-        async with Scripted(lambda _: encode_uvarint(77) + b"\x00" * 8) as srv:
+        async with ch_server(lambda _: encode_uvarint(77) + b"\x00" * 8) as srv:
             with pytest.raises(ProtocolError):
                 await client(srv.port).query("SELECT 1")
 
@@ -306,7 +258,7 @@ def test_unsupported_column_type_stops_the_query() -> None:
     reply = block([("a", "Array(UInt8)", b"\x01" + b"\x00" * 7 + b"\x05")], 1) + END
 
     async def go() -> None:
-        async with Scripted(lambda _: reply) as srv:
+        async with ch_server(lambda _: reply) as srv:
             with pytest.raises(UnsupportedType):
                 await client(srv.port).query("SELECT [5]")
 
@@ -318,7 +270,7 @@ def test_endless_exception_nesting_is_bounded() -> None:
     reply = encode_uvarint(2) + (one + b"\x01") * 40
 
     async def go() -> None:
-        async with Scripted(lambda _: reply) as srv:
+        async with ch_server(lambda _: reply) as srv:
             with pytest.raises(ProtocolError):
                 await client(srv.port).query("SELECT 1")
 
@@ -327,7 +279,7 @@ def test_endless_exception_nesting_is_bounded() -> None:
 
 def test_silent_server_hits_the_deadline() -> None:
     async def go() -> None:
-        async with Scripted(lambda _: None) as srv:
+        async with ch_server(lambda _: None) as srv:
             started = time.monotonic()
             with pytest.raises(TimeoutError):
                 await client(srv.port).query("SELECT 1")
@@ -338,7 +290,7 @@ def test_silent_server_hits_the_deadline() -> None:
 
 def test_dribbling_server_hits_the_deadline_for_the_whole_reply() -> None:
     async def go() -> None:
-        async with Scripted(lambda _: RECORDED_ONE_PLUS_TWO * 50, dribble=0.05) as srv:
+        async with ch_server(lambda _: RECORDED_ONE_PLUS_TWO * 50, dribble=0.05) as srv:
             started = time.monotonic()
             with pytest.raises(TimeoutError):
                 await client(srv.port).query("SELECT 1")
@@ -352,7 +304,7 @@ def test_many_small_blocks_are_capped_in_bytes() -> None:
     reply = one * 200 + END
 
     async def go() -> None:
-        async with Scripted(lambda _: reply) as srv:
+        async with ch_server(lambda _: reply) as srv:
             res = await client(srv.port).query("SELECT s", limit=50_000, allow_truncate=True)
             assert res.truncated and 0 < len(res.rows) < 60 and res.bytes_read <= 50_000
 
@@ -370,7 +322,7 @@ def test_login_refusal_is_returned_as_an_error() -> None:
     )
 
     async def go() -> None:
-        async with Scripted(lambda _: None, hello=refusal) as srv:
+        async with ch_server(lambda _: None, hello=refusal) as srv:
             res = await client(srv.port).query("SELECT 1")
             assert res.error is not None and res.error.code == 194 and srv.requests == []
 
