@@ -34,20 +34,35 @@ from typing import BinaryIO
 from leakmap.errors import UsageError
 
 __all__ = [
+    "BINARY_PROBE",
+    "BLOCK",
     "SEGMENT",
+    "BinaryFileError",
     "ByteLines",
     "InputError",
+    "NotUtf8Error",
     "display",
     "expand",
     "open_input",
     "segments",
+    "text_blocks",
 ]
 
 SEGMENT = 4 * 1024 * 1024  # longest piece of a line read at once
+BLOCK = 1024 * 1024  # bytes read at once by text_blocks (then up to the end of that line)
+BINARY_PROBE = 8000  # a NUL in this many first bytes makes a file binary (as git decides)
 
 
 class InputError(UsageError):
     """A path that is missing, a directory without -r, or not UTF-8 text."""
+
+
+class BinaryFileError(InputError):
+    """A file whose first bytes hold a NUL: binary data, not text."""
+
+
+class NotUtf8Error(InputError):
+    """A file (or stdin) with bytes that are not UTF-8."""
 
 
 def display(name: str) -> str:
@@ -133,7 +148,7 @@ def segments(stream: ByteLines, name: str) -> Iterator[tuple[int, int, str]]:
         if not raw:
             return
         if b"\x00" in raw:
-            raise InputError(f"{name}: binary data at line {line_no}, not text")
+            raise BinaryFileError(f"{name}: binary data at line {line_no}, not text")
         if first:
             first = False
             if raw.startswith(codecs.BOM_UTF8):
@@ -144,7 +159,7 @@ def segments(stream: ByteLines, name: str) -> Iterator[tuple[int, int, str]]:
         try:
             text = decoder.decode(raw, final=final)
         except UnicodeDecodeError:
-            raise InputError(f"{name}: line {line_no} is not valid UTF-8 text") from None
+            raise NotUtf8Error(f"{name}: line {line_no} is not valid UTF-8 text") from None
         if final and text.endswith("\r"):
             text = text[:-1]
         yield line_no, col, text
@@ -152,5 +167,54 @@ def segments(stream: ByteLines, name: str) -> Iterator[tuple[int, int, str]]:
             decoder.reset()
             line_no += 1
             col = 0
+        else:
+            col += len(text)
+
+
+def text_blocks(stream: ByteLines, name: str) -> Iterator[tuple[int, int, str]]:
+    """(1-based line, character offset in that line, text) blocks of a UTF-8 stream: about
+    :data:`BLOCK` bytes each, cut after a newline (a line longer than :data:`SEGMENT` is
+    cut inside). Line ends are ``\n`` (a ``\r`` before one is dropped), a leading BOM is
+    dropped. Reading and decoding are whole-block C calls: no Python work per line.
+
+    Raises BinaryFileError when the first :data:`BINARY_PROBE` bytes hold a NUL, and
+    NotUtf8Error (naming the line) for bytes that are not UTF-8."""
+    line_no = 1
+    col = 0
+    first = True
+    carry = ""  # a "\r" held back from the end of the previous block
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    while True:
+        raw = stream.read(BLOCK)
+        if raw and not raw.endswith(b"\n"):
+            raw += stream.readline(max(1, SEGMENT - len(raw)))  # up to the end of the line
+        if first:
+            first = False
+            nul = raw.find(b"\x00", 0, BINARY_PROBE)
+            if nul >= 0:
+                line = raw.count(b"\n", 0, nul) + 1
+                raise BinaryFileError(f"{name}: binary data at line {line}, not text")
+            if raw.startswith(codecs.BOM_UTF8):
+                raw = raw[3:]
+        try:
+            text = decoder.decode(raw, final=not raw)
+        except UnicodeDecodeError as exc:
+            line = line_no + raw.count(b"\n", 0, max(0, exc.start))
+            raise NotUtf8Error(f"{name}: line {line} is not valid UTF-8 text") from None
+        if not raw:
+            return  # a "\r" still held back ended the last line: dropped
+        text = carry + text
+        carry = ""
+        if text.endswith("\r"):
+            carry, text = "\r", text[:-1]
+        if "\r\n" in text:
+            text = text.replace("\r\n", "\n")
+        if not text:
+            continue
+        yield line_no, col, text
+        newlines = text.count("\n")
+        if newlines:
+            line_no += newlines
+            col = len(text) - text.rfind("\n") - 1
         else:
             col += len(text)

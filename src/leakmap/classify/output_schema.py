@@ -13,6 +13,18 @@ SCHEMA = "leakmap.classify/1"
 
 _CATEGORIES = ["secret", "pii", "chat", "infrastructure"]
 
+
+def _counts(keys: list[str], description: str | None = None) -> dict[str, object]:
+    """An object of positive counts keyed by ``keys``."""
+    schema: dict[str, object] = {} if description is None else {"description": description}
+    schema.update(
+        type="object",
+        propertyNames={"enum": keys},
+        additionalProperties={"type": "integer", "minimum": 1},
+    )
+    return schema
+
+
 #: JSON Schema of one finding: a ``--format jsonl`` line, an item of the json document.
 FINDING_SCHEMA: dict[str, object] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -48,18 +60,17 @@ DOCUMENT_SCHEMA: dict[str, object] = {
             "additionalProperties": False,
             "properties": {
                 "findings": {"type": "integer", "minimum": 0},
-                "by_category": {
-                    "type": "object",
-                    "propertyNames": {"enum": _CATEGORIES},
-                    "additionalProperties": {"type": "integer", "minimum": 1},
-                },
-                "suppressed": {
-                    "description": "findings not reported: known in --baseline, or on a line "
-                    "with a leakmap:allow marker",
-                    "type": "object",
-                    "propertyNames": {"enum": ["baseline", "leakmap:allow"]},
-                    "additionalProperties": {"type": "integer", "minimum": 1},
-                },
+                "by_category": _counts(_CATEGORIES),
+                "suppressed": _counts(
+                    ["baseline", "leakmap:allow"],
+                    "findings not reported: known in --baseline, or on a line with a "
+                    "leakmap:allow marker",
+                ),
+                "skipped_files": _counts(
+                    ["binary", "not-utf-8"],
+                    "files found by the walk and not scanned: binary (a NUL in the first "
+                    "8000 bytes) or not UTF-8 text; present only when some were",
+                ),
             },
         },
     },

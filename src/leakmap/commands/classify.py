@@ -14,12 +14,14 @@ A line holding ``leakmap:allow`` (or ``leakmap:allow=RULE-GLOB,...``) has its fi
 those rules) suppressed, unless ``--no-inline-allow``; ``--baseline`` drops the findings of
 an earlier jsonl/json output (same path, rule and redacted value).
 
-Files are streamed in bounded batches of lines, never read whole (gzip, bzip2 and xz
-files are decompressed as they are read); a file of 1 MiB or
-more is scanned by worker processes (``--jobs``, one per core by default, up to 4). A
-finding is reported at the line where it starts; ``start``/``end`` are character offsets
-in that line (a match that runs over several lines is clipped at the end of its first
-line; a line longer than 4 MiB is scanned in 4 MiB pieces).
+Files are read in blocks of whole lines of about 1 MiB (gzip, bzip2 and xz files are
+decompressed as they are read); once the input reaches 1 MiB, worker processes scan groups
+of files and the blocks of large ones (``--jobs``, one per core by default, up to 4). A
+file found by ``-r`` whose first 8000 bytes hold a NUL (binary) or that is not UTF-8 is
+skipped silently and counted in the summary (``--verbose``: one note on stderr). A finding
+is reported at the line where it starts; ``start``/``end`` are character offsets in that
+line (a match that runs over several lines is clipped at the end of its first line; a
+line longer than 4 MiB is scanned in 4 MiB pieces).
 
 Exit codes: 0 nothing found, 1 something found, 2 bad input (one line on stderr).
 The raw value is never written unless ``--show-secrets`` is given.
@@ -71,7 +73,9 @@ __all__ = [
 ]
 
 
-def _summary(counts: Counter[str], total: int, suppressed: Counter[str]) -> str:
+def _summary(
+    counts: Counter[str], total: int, suppressed: Counter[str], skipped: Counter[str]
+) -> str:
     if not total:
         text = "no findings"
     else:
@@ -80,6 +84,10 @@ def _summary(counts: Counter[str], total: int, suppressed: Counter[str]) -> str:
     if suppressed:
         why = ", ".join(f"{k}: {suppressed[k]}" for k in sorted(suppressed))
         text += f"; {sum(suppressed.values())} suppressed ({why})"
+    if skipped:
+        n = sum(skipped.values())
+        why = ", ".join(f"{k}: {skipped[k]}" for k in sorted(skipped))
+        text += f"; {n} file{'s' if n != 1 else ''} skipped ({why})"
     return text
 
 
@@ -91,13 +99,15 @@ def _run(
     out: IO[str],
     notes: list[str],
     jobs: int = 1,
+    skipped: Counter[str] | None = None,
 ) -> int:
     fmt = opts.fmt
+    skipped = Counter() if skipped is None else skipped
     counts: Counter[str] = Counter()
     suppressed: Counter[str] = Counter()
     collected: list[dict[str, object]] = []
     for text, dicts, batch_counts, batch_suppressed in scan_paths(
-        clf, paths, recursive, opts, notes, jobs
+        clf, paths, recursive, opts, notes, jobs, skipped
     ):
         counts.update(batch_counts)
         suppressed.update(batch_suppressed)
@@ -106,15 +116,14 @@ def _run(
         collected.extend(dicts)
     total = sum(counts.values())
     if fmt is OutputFormat.JSON:
-        doc = {
-            "schema": SCHEMA,
-            "findings": collected,
-            "summary": {
-                "findings": total,
-                "by_category": dict(sorted(counts.items())),
-                "suppressed": dict(sorted(suppressed.items())),
-            },
+        summary: dict[str, object] = {
+            "findings": total,
+            "by_category": dict(sorted(counts.items())),
+            "suppressed": dict(sorted(suppressed.items())),
         }
+        if skipped:
+            summary["skipped_files"] = dict(sorted(skipped.items()))
+        doc = {"schema": SCHEMA, "findings": collected, "summary": summary}
         out.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
     elif fmt is OutputFormat.SARIF:
         from leakmap import __version__
@@ -123,7 +132,7 @@ def _run(
         sarif = classify_sarif(collected, clf.rules, __version__)
         out.write(json.dumps(sarif, ensure_ascii=False, indent=2) + "\n")
     elif fmt is OutputFormat.TEXT:
-        out.write(_summary(counts, total, suppressed) + "\n")
+        out.write(_summary(counts, total, suppressed, skipped) + "\n")
     return total
 
 
@@ -181,6 +190,12 @@ def classify_command(
             help="Worker processes for files of 1 MiB or more (0 = one per core, up to 4).",
         ),
     ] = 0,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Also say on stderr how many files were skipped as binary."
+        ),
+    ] = False,
 ) -> None:
     """Find secrets, personal data, chat records and infrastructure details in text files.
 
@@ -218,7 +233,12 @@ def classify_command(
                 out = stack.enter_context(output.open("w", encoding="utf-8"))
             except OSError as exc:
                 raise InputError(f"{output}: cannot write ({exc.strerror})") from None
-        total = _run(clf, paths or [], recursive, opts, out, notes, auto_jobs(jobs))
+        skipped: Counter[str] = Counter()
+        total = _run(clf, paths or [], recursive, opts, out, notes, auto_jobs(jobs), skipped)
+    if verbose and skipped:
+        n = sum(skipped.values())
+        why = ", ".join(f"{k}: {skipped[k]}" for k in sorted(skipped))
+        notes.append(f"skipped {n} file{'s' if n != 1 else ''} that are not UTF-8 text ({why})")
     for note in notes:
         print(f"leakmap: {strip_control(note)}", file=sys.stderr)
     if total:
