@@ -552,7 +552,7 @@ async def resolve_targets(
         if target.network is not None:
             networks.append(target.network)
         elif target.ip is not None:
-            add(target.ip, target.ip, target)
+            add(target.host, target.ip, target)
         elif exclusions.excludes_name(target.host):
             excluded += 1
         else:

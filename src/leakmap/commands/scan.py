@@ -19,6 +19,8 @@ from rich.console import Console
 
 from leakmap.errors import UsageError
 from leakmap.findings import Severity
+from leakmap.inputs import FORMATS as INPUT_FORMATS
+from leakmap.inputs import ListedPorts, listed_targets, read_input
 from leakmap.net.portscan import PortScanner
 from leakmap.pipeline import Note, Pipeline, ScanSummary, fails
 from leakmap.report.console import ScanProgress, render_summary
@@ -26,7 +28,13 @@ from leakmap.report.json import write_json
 from leakmap.report.jsonl import JsonlWriter
 from leakmap.services.base import ScanConfig, Service
 from leakmap.services.registry import default_ports, load_services
-from leakmap.targets import DEFAULT_MAX_HOSTS, TargetSet, collect_targets, parse_ports
+from leakmap.targets import (
+    DEFAULT_MAX_HOSTS,
+    TargetSet,
+    collect_targets,
+    parse_exclusions,
+    parse_ports,
+)
 
 __all__ = ["FORMATS", "parse_fail_on", "register", "run_scan", "scan"]
 
@@ -86,6 +94,13 @@ def scan(
     target_files: list[str] | None = typer.Option(  # noqa: B008
         None, "-l", "--list", help="File with one target a line ('-' = stdin; '#' comments)."
     ),
+    input_file: str | None = typer.Option(
+        None,
+        "--input",
+        "-i",
+        help="Open ports found by another tool ('-' = stdin): nmap XML, masscan JSON or list, "
+        "naabu JSON lines, host:port lines. Skips leakmap's own port scan.",
+    ),
     ports: str | None = typer.Option(
         None,
         "--ports",
@@ -141,6 +156,7 @@ def scan(
         code = _scan(
             targets=targets or [],
             target_files=target_files or [],
+            input_file=input_file,
             ports=ports,
             exclude=exclude or [],
             max_hosts=max_hosts,
@@ -178,6 +194,7 @@ def _scan(
     *,
     targets: list[str],
     target_files: list[str],
+    input_file: str | None,
     ports: str | None,
     exclude: list[str],
     max_hosts: int | None,
@@ -219,14 +236,29 @@ def _scan(
     port_map = default_ports(classes)
     named = {name: list(cls.default_ports) for name, cls in classes.items()}
     port_list = parse_ports(ports, defaults=port_map, services=named)
-    target_set = collect_targets(
-        targets,
-        target_files,
-        stdin=sys.stdin,
-        excludes=exclude,
-        max_hosts=max_hosts,
-        allow_large=allow_large,
-    )
+    scanner: PortScanner
+    if input_file is not None:
+        _check(
+            not targets and not target_files,
+            "--input gives the open ports to scan: do not add targets or -l files to it",
+        )
+        _check(ports is None, "--input gives the ports to scan: do not add --ports to it")
+        kind, listed = read_input(input_file, sys.stdin)
+        _check(bool(listed), f"--input {input_file}: {INPUT_FORMATS[kind]} lists no open TCP port")
+        target_set = TargetSet(tuple(listed_targets(listed)), parse_exclusions(exclude))
+        scanner = ListedPorts()
+    else:
+        target_set = collect_targets(
+            targets,
+            target_files,
+            stdin=sys.stdin,
+            excludes=exclude,
+            max_hosts=max_hosts,
+            allow_large=allow_large,
+        )
+        scanner = PortScanner(
+            concurrency=concurrency, per_host=per_host, timeout=timeout, rate=rate
+        )
     config = ScanConfig(
         sample_rows=sample_rows,
         connect_timeout=timeout,
@@ -242,7 +274,7 @@ def _scan(
         rule_files=rules,
         disabled=disable,
         endpoint_timeout=endpoint_timeout,
-        scanner=PortScanner(concurrency=concurrency, per_host=per_host, timeout=timeout, rate=rate),
+        scanner=scanner,
     )
 
     err = Console(stderr=True)
