@@ -226,13 +226,9 @@ def classify_command(
     with ExitStack() as stack:
         if gc_was_enabled:
             stack.callback(gc.enable)
-        if output is None:
-            out: IO[str] = sys.stdout
-        else:
-            try:
-                out = stack.enter_context(output.open("w", encoding="utf-8"))
-            except OSError as exc:
-                raise InputError(f"{output}: cannot write ({exc.strerror})") from None
+        from leakmap.report.output import open_output
+
+        out: IO[str] = stack.enter_context(open_output(output))
         skipped: Counter[str] = Counter()
         total = _run(clf, paths or [], recursive, opts, out, notes, auto_jobs(jobs), skipped)
     if verbose and skipped:
