@@ -50,6 +50,8 @@ COMMAND_MODULES = {
     "classify": "leakmap.commands.classify",
     "lab": "leakmap.commands.lab",
     "ports": "leakmap.commands.ports",
+    "report": "leakmap.commands.report",
+    "audit": "leakmap.commands.audit",
 }
 
 

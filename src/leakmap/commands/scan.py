@@ -8,11 +8,9 @@ line on stderr and exits 2; ``--fail-on SEVERITY`` exits 1 when a finding reache
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TextIO
 
 import typer
 from rich.console import Console
@@ -24,8 +22,11 @@ from leakmap.inputs import ListedPorts, listed_targets, read_input
 from leakmap.net.portscan import PortScanner
 from leakmap.pipeline import Note, Pipeline, ScanSummary, fails
 from leakmap.report.console import ScanProgress, render_summary
-from leakmap.report.json import write_json
+from leakmap.report.json import build_document, write_json
 from leakmap.report.jsonl import JsonlWriter
+from leakmap.report.model import scan_report
+from leakmap.report.output import check_output, open_output, write_output
+from leakmap.report.writers import writer_for
 from leakmap.services.base import ScanConfig, Service
 from leakmap.services.registry import default_ports, load_services
 from leakmap.targets import (
@@ -36,9 +37,9 @@ from leakmap.targets import (
     parse_ports,
 )
 
-__all__ = ["FORMATS", "parse_fail_on", "register", "run_scan", "scan"]
+__all__ = ["FORMATS", "parse_fail_on", "register", "run_scan", "scan", "write_scan_output"]
 
-FORMATS = ("table", "json", "jsonl")
+FORMATS = ("table", "json", "jsonl", "html", "md", "sarif")
 
 
 def parse_fail_on(value: str | None) -> Severity | None:
@@ -127,9 +128,11 @@ def scan(
     ),
     sample_rows: int = typer.Option(200, "--sample-rows", help="Rows sampled per table."),
     no_sample: bool = typer.Option(False, "--no-sample", help="Enumerate, but sample no rows."),
-    output_format: str = typer.Option("table", "--format", "-f", help="table | json | jsonl"),
+    output_format: str = typer.Option(
+        "table", "--format", "-f", help="table | json | jsonl | html | md | sarif"
+    ),
     output: Path | None = typer.Option(  # noqa: B008
-        None, "-o", "--output", help="Write the report to FILE (json: atomically)."
+        None, "-o", "--output", help="Write the report to FILE (a regular file atomically)."
     ),
     fail_on: str | None = typer.Option(
         None, "--fail-on", help="Exit 1 when a finding reaches SEVERITY (critical..info)."
@@ -227,10 +230,7 @@ def _scan(
     _check(endpoint_timeout > 0, "--endpoint-timeout must be positive")
     _check(concurrency >= 1 and per_host >= 1, "--concurrency and --per-host must be at least 1")
     _check(max_tables >= 0, "--max-tables must be 0 or more")
-    if output is not None:
-        _check(not output.is_dir(), f"-o {output}: is a directory")
-        _check(output.parent.is_dir(), f"-o {output}: directory {output.parent} does not exist")
-        _check(os.access(output.parent, os.W_OK), f"-o {output}: directory is not writable")
+    check_output(output)
 
     classes = load_services()
     port_map = default_ports(classes)
@@ -281,25 +281,37 @@ def _scan(
     with ExitStack() as stack:
         jsonl: JsonlWriter | None = None
         if fmt == "jsonl":
-            stream: TextIO = sys.stdout
-            if output is not None:
-                stream = stack.enter_context(output.open("w", encoding="utf-8"))
-            jsonl = JsonlWriter(stream)
+            jsonl = JsonlWriter(stack.enter_context(open_output(output)))
         bar = stack.enter_context(ScanProgress(err, enabled=progress))
         job = run_scan(
             pipeline, target_set, port_list, progress=bar, jsonl=jsonl, show_notes=not quiet
         )
         summary = asyncio.run(job)
 
-    if fmt == "json":
-        write_json(summary, output if output is not None else sys.stdout)
-    elif fmt == "table":
-        if output is not None:
-            with output.open("w", encoding="utf-8") as handle:
-                render_summary(summary, Console(file=handle, no_color=True, width=160))
-        else:
-            render_summary(summary, Console())
+    write_scan_output(summary, fmt, output)
     return 1 if fails(summary.findings, threshold) else 0
+
+
+def write_scan_output(summary: ScanSummary, fmt: str, output: Path | None) -> None:
+    """Write the finished scan in ``fmt`` (jsonl was streamed already)."""
+    if fmt == "table":
+        if output is None:
+            render_summary(summary, Console())
+        else:
+            with open_output(output) as handle:
+                render_summary(summary, Console(file=handle, no_color=True, width=160))
+    elif fmt == "json":
+        with open_output(output) as handle:
+            write_json(summary, handle)
+    elif fmt != "jsonl":
+        report = scan_report(
+            summary.findings,
+            summary.services,
+            notes=summary.notes,
+            document=build_document(summary),
+            generated=summary.finished,
+        )
+        write_output(output, writer_for(fmt)(report))
 
 
 def register(app: typer.Typer) -> None:
