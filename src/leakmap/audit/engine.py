@@ -1,0 +1,201 @@
+"""Run the audit: find the files, parse each with its parser, run the checks.
+
+* A directory is walked (sorted, symbolic links not followed, ``.git`` and the like
+  skipped); a file no parser takes is ignored there, but is an error when named.
+* ClickHouse: files under ``config.d/``, ``conf.d/`` and ``users.d/`` are merged into their
+  main file and not audited alone (unless named directly); a users file that an audited
+  server config points at is audited with that config.
+* A file that cannot be read or parsed: :class:`~leakmap.audit.model.AuditInputError`
+  when named directly (exit 2), a note and ``status: error`` under a directory.
+* A check that raises makes the file ``unknown`` (never a pass); the other checks and
+  files go on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from leakmap.audit.checks import load_checks
+from leakmap.audit.model import (
+    AuditFinding,
+    AuditInputError,
+    FileResult,
+    FileStatus,
+    ParseError,
+    audit_id,
+)
+from leakmap.audit.parsers import clickhouse, compose, dotenv, helm, kubernetes, terraform
+from leakmap.audit.rules import RULES
+from leakmap.findings import Severity
+
+__all__ = ["PARSERS", "AuditResult", "audit_paths", "parser_for"]
+
+#: in the order they are asked; the first that takes a file parses it
+PARSERS: tuple[ModuleType, ...] = (clickhouse, compose, helm, dotenv, terraform, kubernetes)
+_SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".terraform", "__pycache__", ".venv"}
+_HEAD = 4096
+
+
+@dataclass(slots=True)
+class AuditResult:
+    findings: list[AuditFinding] = field(default_factory=list)
+    files: list[FileResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def unknown(self) -> list[FileResult]:
+        return [f for f in self.files if f.status is FileStatus.UNKNOWN]
+
+
+def _head(path: Path) -> str:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(_HEAD).decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def parser_for(path: Path) -> ModuleType | None:
+    head = _head(path)
+    return next((p for p in PARSERS if p.takes(path, head)), None)
+
+
+def _display(path: Path) -> str:
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    for directory, dirs, files in os.walk(root, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+        for name in sorted(files):
+            full = Path(directory) / name
+            if full.is_file() and not full.is_symlink():
+                yield full
+
+
+def _merged_into_main(path: Path) -> bool:
+    """A config.d/users.d/conf.d file whose main file sits next to its directory."""
+    parent = path.parent
+    if parent.name not in clickhouse.MERGE_DIRS:
+        return False
+    base = parent.parent
+    names = (
+        clickhouse.MAIN_NAMES if parent.name in ("config.d", "conf.d") else clickhouse.USERS_NAMES
+    )
+    return any((base / n).is_file() for n in names) or any(
+        (base / n).is_file() for n in clickhouse.MAIN_NAMES
+    )
+
+
+def _parse(parser: ModuleType, path: Path, display: str) -> Any:
+    if parser is clickhouse:
+        return clickhouse.load_clickhouse(path, display)
+    return parser.parse(path, display)
+
+
+def _findings(
+    parser: ModuleType, doc: Any, display: str, result: FileResult
+) -> Iterator[AuditFinding]:
+    for name, check in load_checks().get(parser.NAME, []):
+        try:
+            hits = list(check(doc))
+        except Exception as exc:
+            result.status = FileStatus.UNKNOWN
+            result.reasons.append(f"check {name} failed ({type(exc).__name__})")
+            continue
+        for hit in hits:
+            meta = RULES[hit.rule]
+            path = hit.path or display
+            yield AuditFinding(
+                id=audit_id(hit.rule, path, hit.line, hit.key),
+                rule=hit.rule,
+                severity=hit.severity or meta.severity,
+                path=path,
+                line=hit.line,
+                title=meta.title,
+                remediation=meta.remediation,
+                evidence=hit.evidence,
+                references=meta.references,
+            )
+
+
+def _units(paths: Sequence[str]) -> Iterator[tuple[Path, str, bool, ModuleType | None]]:
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            for full in _walk(path):
+                yield full, _display(full), False, parser_for(full)
+        elif path.is_file():
+            yield path, _display(path), True, parser_for(path)
+        elif not path.exists():
+            raise AuditInputError(f"{name}: no such file or directory")
+        else:
+            raise AuditInputError(f"{name}: not a regular file")
+
+
+def audit_paths(paths: Sequence[str]) -> AuditResult:
+    """Audit files and directories; see the module docstring for what is an error."""
+    result = AuditResult()
+    seen: set[str] = set()
+    # Main ClickHouse configs first: the files they merge or include are then known.
+    units = sorted(_units(paths), key=lambda u: u[0].name not in clickhouse.MAIN_NAMES)
+    covered: set[Path] = set()
+    for path, display, explicit, parser in units:
+        if parser is None:
+            if explicit:
+                raise AuditInputError(f"{display}: not a configuration file leakmap audits")
+            continue
+        key = str(path.resolve())
+        if key in seen or (not explicit and path.resolve() in covered):
+            continue
+        if parser is clickhouse and not explicit and _merged_into_main(path):
+            continue
+        seen.add(key)
+        file_result = FileResult(path=display, parser=parser.NAME)
+        try:
+            doc = _parse(parser, path, display)
+        except ParseError as exc:
+            message = f"{exc.where(display)}: {exc.message}"
+            if explicit:
+                raise AuditInputError(message) from None
+            result.notes.append(f"skipped {message}")
+            file_result.status = FileStatus.ERROR
+            file_result.reasons.append(exc.message)
+            result.files.append(file_result)
+            continue
+        if isinstance(doc, clickhouse.ClickHouseConfig):
+            file_result.merged = [f for f in doc.files if f != display]
+            result.notes += doc.notes
+            for extra in doc.files[1:]:
+                covered.add(_resolve(path, display, extra))
+        result.files.append(file_result)
+        result.findings += _findings(parser, doc, display, file_result)
+    result.findings = _sorted(_dedupe(result.findings))
+    return result
+
+
+def _resolve(path: Path, display: str, extra: str) -> Path:
+    relative = os.path.relpath(extra, os.path.dirname(display) or ".")
+    return (path.parent / relative).resolve()
+
+
+def _dedupe(findings: list[AuditFinding]) -> list[AuditFinding]:
+    out: dict[str, AuditFinding] = {}
+    for f in findings:
+        out.setdefault(f.id, f)
+    return list(out.values())
+
+
+def _sorted(findings: list[AuditFinding]) -> list[AuditFinding]:
+    return sorted(findings, key=lambda f: (-f.severity.rank, f.path, f.line, f.rule, f.id))
+
+
+def fails(result: AuditResult, threshold: Severity | None) -> bool:
+    if threshold is None:
+        return False
+    return any(f.severity.at_least(threshold) for f in result.findings)

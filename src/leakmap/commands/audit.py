@@ -1,0 +1,70 @@
+"""``leakmap audit PATH...``: the offline configuration auditor (no network).
+
+Examples::
+
+    leakmap audit /etc/clickhouse-server            # config.xml + config.d/ + users.xml + users.d/
+    leakmap audit deploy/ --format sarif -o audit.sarif
+    leakmap audit docker-compose.yml k8s/ values.yaml .env main.tf --fail-on critical
+
+Exit codes: 0 no finding reached ``--fail-on`` (default ``high``), 1 one did, 2 bad input
+(a path that does not exist, a named file that does not parse or that no parser takes,
+a bad output path): one line on stderr. Under a directory a file that does not parse is a
+note and the other files are still audited.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from leakmap.errors import UsageError
+
+__all__ = ["FORMATS", "audit_command", "register"]
+
+FORMATS = ("text", "json", "jsonl", "sarif", "md", "html")
+
+
+def audit_command(
+    paths: Annotated[
+        list[str], typer.Argument(help="Config files or directories.", show_default=False)
+    ],
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="text | json | jsonl | sarif | md | html")
+    ] = "text",
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write to FILE ('-' = stdout).")
+    ] = None,
+    fail_on: Annotated[
+        str,
+        typer.Option("--fail-on", help="Exit 1 when a finding reaches SEVERITY (or 'none')."),
+    ] = "high",
+) -> None:
+    """Audit ClickHouse configs, compose files, Kubernetes manifests, Helm values, .env
+    files and Terraform for exposed data stores - offline."""
+    from leakmap.audit.engine import audit_paths, fails
+    from leakmap.audit.report import audit_report
+    from leakmap.commands.scan import parse_fail_on
+    from leakmap.report.console import sanitize
+    from leakmap.report.output import check_output, write_output
+    from leakmap.report.writers import writer_for
+
+    try:
+        writer = writer_for(output_format, FORMATS)
+        threshold = parse_fail_on(fail_on)
+        check_output(output)
+        result = audit_paths(paths)
+        write_output(output, writer(audit_report(result)))
+    except UsageError as exc:
+        typer.echo(f"leakmap: error: {sanitize(exc, 500)}", err=True)
+        raise typer.Exit(2) from None
+    if output is not None or output_format != "text":
+        for note in result.notes:
+            typer.echo(f"leakmap: {sanitize(note, 500)}", err=True)
+    raise typer.Exit(1 if fails(result, threshold) else 0)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``audit`` to the app."""
+    app.command("audit", no_args_is_help=True)(audit_command)

@@ -1,0 +1,265 @@
+"""The auditor on hand-written bad and good fixtures: every rule fires where it should (exact
+rule, file and line) and nowhere on the good fixtures; the hardened ClickHouse config gives
+no critical or high finding."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from typer.testing import CliRunner
+
+from leakmap.audit import engine
+from leakmap.audit.checks import CHECKS, Hit, load_checks
+from leakmap.audit.engine import audit_paths
+from leakmap.audit.model import AuditInputError, FileStatus
+from leakmap.audit.rules import RULES
+from leakmap.cli import _register_commands, app
+from leakmap.findings import Severity
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SARIF_SCHEMA = json.loads(
+    (Path(__file__).parents[2] / "data" / "sarif-schema-2.1.0.json").read_text("utf-8")
+)
+
+#: fixture directory -> {(rule, file relative to the directory, line, severity)}
+BAD: dict[str, set[tuple[str, str, int, str]]] = {
+    "ch-bad": {
+        ("clickhouse-config.user-empty-password", "users.xml", 8, "critical"),
+        ("clickhouse-config.listen-wildcard", "config.xml", 3, "high"),
+        ("clickhouse-config.user-files-path-sensitive", "config.xml", 12, "high"),
+        ("clickhouse-config.networks-open", "users.xml", 9, "high"),
+        ("clickhouse-config.access-management-remote", "users.xml", 14, "high"),
+        ("clickhouse-config.remote-url-allow-hosts-missing", "config.xml", 2, "medium"),
+        ("clickhouse-config.plaintext-port-public", "config.xml", 4, "medium"),
+        ("clickhouse-config.plaintext-port-public", "config.xml", 5, "medium"),
+        ("clickhouse-config.interserver-no-credentials", "config.xml", 6, "medium"),
+        ("clickhouse-config.mysql-port", "config.xml", 7, "medium"),
+        ("clickhouse-config.postgresql-port", "config.xml", 8, "medium"),
+        ("clickhouse-config.no-readonly-profile", "users.xml", 10, "medium"),
+        ("clickhouse-config.user-plaintext-password", "users.xml", 13, "medium"),
+        ("clickhouse-config.prometheus-port", "config.xml", 9, "low"),
+        ("clickhouse-config.user-unsalted-hash", "users.xml", 19, "low"),
+    },
+    # config.d overrides listen_host and removes mysql_port; a YAML fragment adds a port;
+    # users.d removes the default user's password; incl= takes ::/0 from include_from.
+    "ch-merge": {
+        ("clickhouse-config.listen-wildcard", "config.d/10-listen.xml", 2, "high"),
+        ("clickhouse-config.user-empty-password", "users.xml", 6, "high"),
+        ("clickhouse-config.networks-open", "users.xml", 13, "high"),
+        ("clickhouse-config.postgresql-port", "config.d/20-ports.yaml", 1, "medium"),
+        ("clickhouse-config.user-unsalted-hash", "users.xml", 12, "low"),
+    },
+    "ch-yaml": {
+        ("clickhouse-config.user-empty-password", "users.yaml", 6, "critical"),
+        ("clickhouse-config.listen-wildcard", "config.yaml", 3, "high"),
+        ("clickhouse-config.networks-open", "users.yaml", 7, "high"),
+        ("clickhouse-config.plaintext-port-public", "config.yaml", 4, "medium"),
+    },
+    "compose-bad": {
+        ("deploy.clickhouse-empty-password", "docker-compose.yml", 5, "critical"),
+        ("deploy.clickhouse-access-management-no-password", "docker-compose.yml", 12, "critical"),
+        ("deploy.datastore-port-published", "docker-compose.yml", 7, "high"),
+        ("deploy.store-without-auth", "docker-compose.yml", 14, "high"),
+        ("deploy.datastore-port-published", "docker-compose.yml", 15, "high"),
+        ("deploy.store-without-auth", "docker-compose.yml", 19, "high"),
+        ("deploy.store-without-auth", "docker-compose.yml", 22, "high"),
+        ("deploy.store-without-auth", "docker-compose.yml", 25, "high"),
+        ("deploy.store-without-auth", "docker-compose.yml", 26, "high"),
+        ("deploy.datastore-port-published", "docker-compose.yml", 29, "high"),
+    },
+    "k8s-bad": {
+        ("deploy.clickhouse-empty-password", "clickhouse.yaml", 22, "critical"),
+        ("deploy.datastore-port-published", "clickhouse.yaml", 8, "high"),
+        ("deploy.datastore-port-published", "clickhouse.yaml", 25, "high"),
+        ("deploy.datastore-port-published", "clickhouse.yaml", 42, "high"),
+        ("deploy.store-without-auth", "clickhouse.yaml", 52, "high"),
+    },
+    "helm-bad": {
+        ("deploy.datastore-port-published", "values.yaml", 6, "high"),
+        ("deploy.datastore-port-published", "values.yaml", 7, "high"),
+        ("deploy.store-without-auth", "values.yaml", 9, "high"),
+        ("deploy.clickhouse-empty-password", "values.yaml", 11, "high"),
+    },
+    "env-bad": {
+        ("deploy.clickhouse-access-management-no-password", ".env", 1, "critical"),
+        ("deploy.clickhouse-empty-password", ".env.staging", 2, "high"),
+        ("deploy.store-without-auth", ".env.staging", 3, "high"),
+    },
+    "tf-bad": {
+        ("terraform.datastore-port-open-world", "main.tf", 9, "high"),
+        ("terraform.datastore-port-open-world", "main.tf", 17, "high"),
+        ("terraform.datastore-port-open-world", "main.tf", 26, "high"),
+        ("terraform.datastore-port-open-world", "main.tf", 37, "high"),
+        ("terraform.datastore-port-open-world", "main.tf", 44, "high"),
+        ("terraform.datastore-port-open-world", "main.tf", 73, "high"),
+    },
+}
+GOOD = ["ch-hardened", "compose-good", "k8s-good", "helm-good", "env-good", "tf-good"]
+
+
+def _found(directory: Path) -> set[tuple[str, str, int, str]]:
+    result = audit_paths([str(directory)])
+    assert all(f.status is FileStatus.AUDITED for f in result.files), result.files
+    return {
+        (f.rule, str(Path(f.path).relative_to(directory)), f.line, f.severity.value)
+        for f in result.findings
+    }
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_fixture_gives_exactly_these_findings(name: str) -> None:
+    assert _found(FIXTURES / name) == BAD[name]
+
+
+@pytest.mark.parametrize("name", GOOD)
+def test_good_fixture_gives_nothing(name: str) -> None:
+    assert _found(FIXTURES / name) == set()
+
+
+def test_every_rule_has_a_bad_fixture_and_a_check() -> None:
+    fired = {rule for expected in BAD.values() for rule, *_ in expected}
+    assert fired == set(RULES)
+
+
+def test_hardened_clickhouse_has_no_critical_or_high() -> None:
+    result = audit_paths([str(FIXTURES / "ch-hardened")])
+    (main,) = result.files
+    assert main.path.endswith("config.xml")
+    assert any(m.endswith("users.d/users.xml") for m in main.merged)
+    assert not [f for f in result.findings if f.severity.at_least(Severity.HIGH)]
+
+
+def test_a_crashing_check_makes_the_file_unknown_not_a_pass(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    load_checks()
+
+    def boom(doc: object) -> list[Hit]:
+        raise RuntimeError("bug")
+
+    monkeypatch.setitem(CHECKS, "compose", [("boom", boom), *CHECKS["compose"]])
+    result = audit_paths([str(FIXTURES / "compose-bad")])
+    (file_result,) = result.files
+    assert file_result.status is FileStatus.UNKNOWN
+    assert file_result.reasons == ["check boom failed (RuntimeError)"]
+    assert len(result.findings) == len(BAD["compose-bad"])  # the other checks still ran
+
+
+def test_malformed_file_named_is_an_error_with_its_line() -> None:
+    with pytest.raises(AuditInputError, match=r"broken/config.xml:4: not valid XML"):
+        audit_paths([str(FIXTURES / "broken" / "config.xml")])
+
+
+def test_malformed_file_under_a_directory_is_a_note(tmp_path: Path) -> None:
+    result = audit_paths([str(FIXTURES / "broken"), str(FIXTURES / "tf-bad")])
+    assert any("config.xml:4: not valid XML" in n for n in result.notes)
+    assert [f.status for f in result.files] == [FileStatus.ERROR, FileStatus.AUDITED]
+    assert len(result.findings) == len(BAD["tf-bad"])
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        (
+            "config.xml",
+            '<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY a "b">]>\n<yandex/>',
+            "DOCTYPE",
+        ),
+        ("docker-compose.yml", "a: &x [1]\nb: *x\n", "aliases"),
+        ("main.tf", 'resource "x" "y" {\n  a = \n}\n', "not valid HCL"),
+        (".env", "A=1\nnot a line\n", ":2: not a KEY=VALUE line"),
+        ("values.yaml", "a: [\n", "not valid YAML"),
+    ],
+)
+def test_hostile_or_broken_input_is_one_error(
+    tmp_path: Path, name: str, text: str, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(AuditInputError, match=message):
+        audit_paths([str(path)])
+
+
+def test_file_no_parser_takes_is_an_error_when_named(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("hello\n", encoding="utf-8")
+    with pytest.raises(AuditInputError, match="not a configuration file"):
+        audit_paths([str(path)])
+    assert audit_paths([str(tmp_path)]).files == []
+
+
+def test_parsers_each_take_their_files() -> None:
+    names = {
+        "config.xml": "clickhouse",
+        "docker-compose.yml": "compose",
+        "compose.prod.yaml": "compose",
+        "values.yaml": "helm",
+        "values-prod.yaml": "helm",
+        ".env": "dotenv",
+        ".env.staging": "dotenv",
+        "main.tf": "terraform",
+    }
+    for name, parser in names.items():
+        takers = [p.NAME for p in engine.PARSERS if p.takes(Path(name), "")]
+        assert takers[:1] == [parser], name
+    manifest = "apiVersion: v1\nkind: Service\n"
+    assert [p.NAME for p in engine.PARSERS if p.takes(Path("svc.yaml"), manifest)] == ["kubernetes"]
+    assert not any(
+        p.takes(Path("chart/templates/svc.yaml"), manifest + "{{ .x }}") for p in engine.PARSERS
+    )
+    assert not any(p.takes(Path("other.xml"), "<beans/>") for p in engine.PARSERS)
+
+
+runner = CliRunner()
+
+
+def _cli(*args: str) -> tuple[int, str, str]:
+    _register_commands(["audit"])
+    result = runner.invoke(app, ["audit", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_cli_json_follows_the_audit_schema() -> None:
+    code, out, _ = _cli(str(FIXTURES / "ch-bad"), "--format", "json")
+    assert code == 1
+    doc = json.loads(out)
+    assert doc["schema"] == "leakmap.audit/1"
+    required = {"id", "rule", "severity", "path", "line", "title", "remediation"}
+    assert doc["findings"] and all(required <= set(f) for f in doc["findings"])
+    assert doc["summary"]["severities"]["critical"] == 1
+
+
+@pytest.mark.parametrize(("fail_on", "code"), [("critical", 1), ("none", 0)])
+def test_cli_fail_on(fail_on: str, code: int) -> None:
+    assert _cli(str(FIXTURES / "env-bad"), "--fail-on", fail_on)[0] == code
+    assert _cli(str(FIXTURES / "env-good"), "--fail-on", "info")[0] == 0
+
+
+def test_cli_sarif_validates_and_points_at_file_and_line() -> None:
+    _, out, _ = _cli(str(FIXTURES / "tf-bad"), "--format", "sarif")
+    log = json.loads(out)
+    jsonschema.Draft4Validator(SARIF_SCHEMA).validate(log)
+    results = log["runs"][0]["results"]
+    lines = sorted(r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in results)
+    assert lines == [9, 17, 26, 37, 44, 73]
+    (rule,) = log["runs"][0]["tool"]["driver"]["rules"]
+    assert rule["properties"]["security-severity"] == "8.0"
+    assert rule["help"]["text"] == RULES["terraform.datastore-port-open-world"].remediation
+
+
+@pytest.mark.parametrize("fmt", ["text", "jsonl", "md", "html"])
+def test_cli_other_formats(fmt: str) -> None:
+    code, out, _ = _cli(str(FIXTURES / "compose-bad"), "--format", fmt, "--fail-on", "none")
+    assert code == 0 and "store" in out.lower()
+    if fmt == "jsonl":
+        lines = [json.loads(line) for line in out.splitlines()]
+        assert len(lines) == len(BAD["compose-bad"])
+        assert {line["schema"] for line in lines} == {"leakmap.audit/1"}
+
+
+def test_cli_missing_path_is_exit_2() -> None:
+    code, out, err = _cli(str(FIXTURES / "nope"))
+    assert code == 2 and out == "" and err.count("\n") == 1 and "no such file" in err
