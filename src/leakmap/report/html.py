@@ -22,6 +22,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from leakmap.findings import Severity
 from leakmap.report.console import sanitize
+from leakmap.report.json import service_dict
 from leakmap.report.model import Item, Report, where
 from leakmap.services.base import ServiceReport
 
@@ -59,18 +60,9 @@ def _safe_link(ref: str) -> bool:
 
 
 def _capabilities(report: ServiceReport) -> list[tuple[str, str]]:
-    caps = report.capabilities
-    values: dict[str, bool | None] = {
-        "file": caps.file,
-        "url": caps.url,
-        "remote": caps.remote,
-        "write": caps.write,
-        "ddl": caps.ddl,
-    }
-    for key, value in caps.extra.items():
-        values.setdefault(str(key), value)
     shown = {True: "usable", False: "no", None: "unknown"}
-    return [(name, shown[value]) for name, value in values.items()]
+    flat = service_dict(report)["capabilities"]
+    return [(str(name), shown.get(value, "unknown")) for name, value in flat.items()]
 
 
 def _service_view(report: ServiceReport) -> dict[str, Any]:

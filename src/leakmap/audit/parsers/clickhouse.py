@@ -28,6 +28,7 @@ from typing import Any
 from xml.parsers import expat
 
 from leakmap.audit.model import ParseError
+from leakmap.audit.parsers.common import read_text
 from leakmap.audit.parsers.yamlsource import LineDict, LineList, load_one
 
 __all__ = [
@@ -46,7 +47,6 @@ MAIN_NAMES = ("config.xml", "config.yaml", "config.yml")
 USERS_NAMES = ("users.xml", "users.yaml", "users.yml")
 MERGE_DIRS = ("config.d", "conf.d", "users.d")
 _SUFFIXES = (".xml", ".yaml", ".yml")
-MAX_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -80,20 +80,6 @@ class Node:
         yield self
         for child in self.children:
             yield from child.walk()
-
-
-def _read(path: Path) -> str:
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise ParseError(f"cannot read ({exc.strerror or type(exc).__name__})") from None
-    if len(raw) > MAX_BYTES:
-        raise ParseError(f"larger than {MAX_BYTES // (1024 * 1024)} MiB")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ParseError("not UTF-8 text") from None
 
 
 def _parse_xml(text: str, source: str) -> Node:
@@ -157,7 +143,7 @@ def _from_yaml(tag: str, value: Any, source: str, line: int) -> list[Node]:
 def parse_file(path: Path, source: str | None = None) -> Node:
     """One file as a tree (its root element; a YAML file gets a ``clickhouse`` root)."""
     shown = source or str(path)
-    text = _read(path)
+    text = read_text(path)
     if path.suffix.lower() in (".yaml", ".yml"):
         data = load_one(text)
         if data is None:
