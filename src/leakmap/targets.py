@@ -215,7 +215,7 @@ class ResolvedTargets:
 
 
 def _port(text: str, target: str) -> int:
-    if not text.isdigit():
+    if not re.fullmatch(r"[0-9]{1,10}", text):  # not str.isdigit: it accepts '¹'
         raise TargetError(f"bad port {text!r} in target {target!r}")
     value = int(text)
     if not 1 <= value <= 65535:

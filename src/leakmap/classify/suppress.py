@@ -81,11 +81,14 @@ def load_baseline(path: Path, schema: str = SCHEMA) -> Baseline:
         raise InputError(f"baseline {path}: cannot read ({reason})") from None
     try:
         whole = json.loads(text) if text.lstrip().startswith("{") else None
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         whole = None  # JSON lines
     records: list[object]
     if isinstance(whole, dict) and whole.get("schema") == schema:
-        records = list(whole.get("findings") or [])
+        found = whole.get("findings") or []
+        if not isinstance(found, list):
+            raise InputError(f"baseline {path}: 'findings' is not a list")
+        records = list(found)
     else:
         records = []
         for n, line in enumerate(text.splitlines(), 1):
@@ -93,7 +96,7 @@ def load_baseline(path: Path, schema: str = SCHEMA) -> Baseline:
                 continue
             try:
                 records.append(json.loads(line))
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 raise InputError(f"baseline {path}: line {n} is not JSON") from None
     keys: set[tuple[str, str, str]] = set()
     for n, rec in enumerate(records, 1):

@@ -134,7 +134,8 @@ class CapabilityInputs:
 
 
 def _int(v: str | None) -> int | None:
-    return int(v) if v is not None and v.strip().isdigit() else None
+    # ASCII digits only (str.isdigit accepts '²', which int() refuses), at most 20 of them
+    return int(v) if v is not None and re.fullmatch(r"[0-9]{1,20}", v.strip()) else None
 
 
 async def read_inputs(ch: ChHttp, features: dict[str, set[str]] | None) -> CapabilityInputs:

@@ -96,8 +96,8 @@ def extract_version(text: str) -> str | None:
 def parse_error(text: str, header_code: str | None = None) -> ChError | None:
     """Parse an error body (and the ``X-ClickHouse-Exception-Code`` header when given)."""
     code: int | None = None
-    if header_code is not None and header_code.strip().isdigit() and len(header_code) < 7:
-        code = int(header_code.strip())
+    if header_code is not None and re.fullmatch(r"[0-9]{1,6}", header_code.strip()):
+        code = int(header_code.strip())  # not str.isdigit: it accepts '¹', which int() refuses
     m = _CODE.search(text[:4096])
     if m and code is None:
         code = int(m.group(1))

@@ -18,6 +18,7 @@ version-tolerant by feature detection.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from leakmap.services.base import Column, ScanConfig
@@ -88,7 +89,8 @@ async def detect_features(ch: ChHttp) -> dict[str, set[str]] | None:
 
 
 def _int(value: str | None) -> int | None:
-    if value is None or not value.strip().isdigit():
+    # ASCII digits only (str.isdigit accepts '²', which int() refuses), at most a UInt64's 20
+    if value is None or not re.fullmatch(r"[0-9]{1,20}", value.strip()):
         return None
     return int(value.strip())
 

@@ -339,7 +339,7 @@ class _Columns:
             return [(await s.string_bytes()).decode("utf-8", "replace") for _ in range(n)]
         fixed = _strip_wrapper(t, "FixedString")
         if fixed is not None:
-            if not fixed.isdigit() or not 0 < int(fixed) <= 1 << 20:
+            if not re.fullmatch(r"[0-9]{1,7}", fixed) or not 0 < int(fixed) <= 1 << 20:
                 raise UnsupportedType(f"FixedString({clean_text(fixed, 20)})")
             size = int(fixed)
             raw = await s.exactly(size * n)

@@ -42,7 +42,7 @@ class IndexInfo:
 
 
 def _num(value: object) -> int | None:
-    if isinstance(value, str) and value.isdigit() and len(value) < 20:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 20:
         return int(value)
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value

@@ -94,6 +94,8 @@ def decode_reply(body: bytes) -> dict[str, Any]:
         raise ProtocolError("OP_MSG reply does not start with a body section")
     if flags & 0x1:  # checksumPresent: the document ends 4 bytes early
         body = body[:-4]
+        if len(body) < 5 + 5:
+            raise ProtocolError("OP_MSG reply too short")
     doc_len = struct.unpack_from("<i", body, 5)[0]
     if doc_len < 5 or 5 + doc_len != len(body):
         raise ProtocolError("OP_MSG section length does not match the message")
