@@ -1,0 +1,300 @@
+"""Session fixtures for the AI-stack plugins: real servers, each in its own network namespace
+(:mod:`.netns`) reachable on a random loopback address, started on first use and stopped at
+session end. Each holds random fake secrets (``leakmap.lab.seed.fake_secret``) in the places
+people leave them; ``.planted`` maps a label to the raw value (tests look for its redaction).
+
+``jupyter_open``  no token, no password; a notebook whose cell source holds an OpenAI-format key
+                  and whose output holds a chat export, a text file with an e-mail address.
+``jupyter_token`` a token (``.token``); the same files.
+``mlflow_open``   an experiment with a run whose params hold a key, a tag, a text artifact.
+``mlflow_auth``   the basic-auth app (``.user``/``.password``), seeded alike with credentials.
+``chroma_open``   ``chroma run``; a collection of documents (explicit embeddings) holding a key.
+``chroma_token``  the in-package app with token authn (``.token``), seeded alike.
+``prometheus_open`` / ``prometheus_auth``  a scrape config with a key in ``params`` and an
+                  internal host as target (bcrypt basic auth on the second).
+
+Start times (this machine, 2 cores): Jupyter 2-5 s, MLflow 13-30 s, Chroma 1 s, Prometheus
+0.4 s; venvs are built once by ``python -m tests.venvs ensure`` (65-95 s each, cached).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+
+from leakmap.lab.seed import fake_secret
+
+from . import servers
+from .netns import netns_available
+from .servers import Started
+
+_HOSTS = ("db-primary.corp.internal", "vault-0.infra.internal", "pg-replica-2.prod.internal")
+
+
+@dataclass
+class Seeded:
+    started: Started
+    planted: dict[str, str] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.started, name)
+
+
+def _require(venv: str | None, program: str) -> None:
+    if not netns_available():
+        pytest.skip("unshare -n / ip not usable here (needs root or user namespaces)")
+    if servers.program(venv, program) is None:
+        where = f"venv {venv!r}: python -m tests.venvs ensure {venv}" if venv else "apt"
+        pytest.skip(f"{program} missing ({where})")
+
+
+def _session(make: Callable[[], Seeded]) -> Iterator[Seeded]:
+    seeded = make()
+    try:
+        yield seeded
+    finally:
+        seeded.started.stop()
+
+
+def _chat_export(rng: random.Random) -> str:
+    user = f"my card was charged twice for order {rng.randint(10000, 99999)}, please refund"
+    return json.dumps(
+        [
+            {"role": "system", "content": "You are the support assistant."},
+            {"role": "user", "content": user},
+            {"role": "assistant", "content": "I am sorry to hear that, let me check the order."},
+        ]
+    )
+
+
+def jupyter_files(started: Started, rng: random.Random) -> dict[str, str]:
+    """Write the fake project into the server's root; return what was planted."""
+    root = started.server.dir / "root"
+    key = fake_secret(rng, "openai").value
+    email = f"dana.{rng.randint(100, 999)}@contoso-mail.com"
+    chat = _chat_export(rng)
+    (root / "projects" / "support-bot").mkdir(parents=True)
+    notebook = {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+        "cells": [
+            {
+                "cell_type": "code",
+                "id": "c1",
+                "metadata": {},
+                "execution_count": 1,
+                "source": ["import openai\n", f'client = openai.OpenAI(api_key="{key}")\n'],
+                "outputs": [],
+            },
+            {
+                "cell_type": "code",
+                "id": "c2",
+                "metadata": {},
+                "execution_count": 2,
+                "source": "print(export_conversation(ticket))",
+                "outputs": [{"output_type": "stream", "name": "stdout", "text": chat}],
+            },
+        ],
+    }
+    (root / "projects" / "support-bot" / "triage.ipynb").write_text(json.dumps(notebook))
+    (root / "notes.txt").write_text(f"escalations go to {email}\n")
+    return {"openai_key": key, "chat": chat, "email": email}
+
+
+@pytest.fixture(scope="session")
+def jupyter_open(lab_seed: int) -> Iterator[Seeded]:
+    _require("jupyter", "jupyter-server")
+
+    def make() -> Seeded:
+        started = servers.jupyter()
+        return Seeded(started, jupyter_files(started, random.Random(lab_seed + 101)))
+
+    yield from _session(make)
+
+
+@pytest.fixture(scope="session")
+def jupyter_token(lab_seed: int) -> Iterator[Seeded]:
+    _require("jupyter", "jupyter-server")
+
+    def make() -> Seeded:
+        started = servers.jupyter(token=secrets.token_hex(24))
+        return Seeded(started, jupyter_files(started, random.Random(lab_seed + 102)))
+
+    yield from _session(make)
+
+
+def mlflow_seed(started: Started, rng: random.Random) -> dict[str, str]:
+    """An experiment, a run with a key in its params, a tag and a small text artifact."""
+    key = fake_secret(rng, "anthropic").value
+    token = fake_secret(rng, "huggingface").value
+    auth = (started.user, started.password) if started.user and started.password else None
+    with httpx.Client(base_url=started.url, auth=auth, timeout=30, trust_env=False) as c:
+        api = "/api/2.0/mlflow"
+        exp = c.post(f"{api}/experiments/create", json={"name": "support-bot-finetune"})
+        eid = exp.raise_for_status().json()["experiment_id"]
+        run = c.post(f"{api}/runs/create", json={"experiment_id": eid, "run_name": "lora-r16"})
+        rid = run.raise_for_status().json()["run"]["info"]["run_id"]
+        batch = {
+            "run_id": rid,
+            "params": [
+                {"key": "anthropic_api_key", "value": key},
+                {"key": "learning_rate", "value": "0.0002"},
+            ],
+            "tags": [{"key": "data_source", "value": f"s3://{_HOSTS[0]}/exports"}],
+        }
+        c.post(f"{api}/runs/log-batch", json=batch).raise_for_status()
+        path = f"/api/2.0/mlflow-artifacts/artifacts/{eid}/{rid}/artifacts/train_config.yaml"
+        c.put(path, content=f"hf_token: {token}\nepochs: 3\n".encode()).raise_for_status()
+    return {"anthropic_key": key, "hf_token": token, "experiment_id": eid, "run_id": rid}
+
+
+@pytest.fixture(scope="session")
+def _mlflow_pair(lab_seed: int) -> Iterator[tuple[Seeded, Seeded]]:
+    """Both MLflow servers, started side by side (each takes 15-30 s on two cores)."""
+    _require("mlflow", "mlflow")
+
+    def make(auth: bool) -> Seeded:
+        started = servers.mlflow(auth=auth)
+        try:
+            return Seeded(started, mlflow_seed(started, random.Random(lab_seed + 201 + auth)))
+        except BaseException:
+            started.stop()
+            raise
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(make, False), pool.submit(make, True)]
+    try:
+        pair = (futures[0].result(), futures[1].result())
+    except BaseException:
+        for future in futures:
+            if future.exception() is None:
+                future.result().started.stop()
+        raise
+    try:
+        yield pair
+    finally:
+        for seeded in pair:
+            seeded.started.stop()
+
+
+@pytest.fixture(scope="session")
+def mlflow_open(_mlflow_pair: tuple[Seeded, Seeded]) -> Seeded:
+    return _mlflow_pair[0]
+
+
+@pytest.fixture(scope="session")
+def mlflow_auth(_mlflow_pair: tuple[Seeded, Seeded]) -> Seeded:
+    return _mlflow_pair[1]
+
+
+def chroma_seed(started: Started, rng: random.Random) -> dict[str, str]:
+    """A collection of support documents (explicit embeddings: no model is ever loaded)."""
+    key = fake_secret(rng, "github").value
+    email = f"lee.{rng.randint(100, 999)}@fabrikam-mail.com"
+    headers = {"Authorization": f"Bearer {started.token}"} if started.token else {}
+    docs = [
+        f"Deploy runbook: export GITHUB_TOKEN={key} before running the release script.",
+        f"Customer escalation from {email} about a double charge.",
+        "The VPN profile is rotated every quarter.",
+    ]
+    base = "/api/v2/tenants/default_tenant/databases/default_database/collections"
+    with httpx.Client(base_url=started.url, headers=headers, timeout=30, trust_env=False) as c:
+        made = c.post(base, json={"name": "support-kb", "metadata": {"owner": "ml-platform"}})
+        cid = made.raise_for_status().json()["id"]
+        add = {
+            "ids": [f"doc-{i}" for i in range(len(docs))],
+            "embeddings": [[rng.random() for _ in range(8)] for _ in docs],
+            "documents": docs,
+            "metadatas": [{"source": f"https://{_HOSTS[1]}/kb/{i}"} for i in range(len(docs))],
+        }
+        c.post(f"{base}/{cid}/add", json=add).raise_for_status()
+    return {"github_token": key, "email": email, "collection": "support-kb"}
+
+
+@pytest.fixture(scope="session")
+def chroma_open(lab_seed: int) -> Iterator[Seeded]:
+    _require("chroma", "chroma")
+
+    def make() -> Seeded:
+        started = servers.chroma()
+        return Seeded(started, chroma_seed(started, random.Random(lab_seed + 301)))
+
+    yield from _session(make)
+
+
+@pytest.fixture(scope="session")
+def chroma_token(lab_seed: int) -> Iterator[Seeded]:
+    _require("chroma", "uvicorn")
+
+    def make() -> Seeded:
+        started = servers.chroma(token=secrets.token_hex(24))
+        return Seeded(started, chroma_seed(started, random.Random(lab_seed + 302)))
+
+    yield from _session(make)
+
+
+def prometheus_config(rng: random.Random) -> tuple[str, dict[str, str]]:
+    key = fake_secret(rng, "openai").value
+    password = secrets.token_urlsafe(16)
+    config = f"""global:
+  scrape_interval: 1h
+scrape_configs:
+  - job_name: postgres
+    basic_auth: {{username: scraper, password: '{password}'}}
+    params:
+      api_key: ['{key}']
+    static_configs:
+      - targets: ['{_HOSTS[0]}:9187', '{_HOSTS[2]}:9187']
+        labels: {{env: prod, team: payments}}
+  - job_name: vault
+    static_configs:
+      - targets: ['{_HOSTS[1]}:8200']
+"""
+    return config, {"openai_key": key, "masked_password": password, "host": _HOSTS[0]}
+
+
+def _wait_targets(started: Started, want: int) -> None:
+    """Prometheus lists static targets a moment after start (discovery runs first)."""
+    auth = (started.user, started.password) if started.user and started.password else None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        resp = httpx.get(started.url + "/api/v1/targets", auth=auth, trust_env=False)
+        if len(resp.json()["data"]["activeTargets"]) >= want:
+            return
+        time.sleep(0.2)
+    raise RuntimeError("prometheus did not list its targets in 30 s")
+
+
+@pytest.fixture(scope="session")
+def prometheus_open(lab_seed: int) -> Iterator[Seeded]:
+    _require(None, servers.PROMETHEUS)
+
+    def make() -> Seeded:
+        config, planted = prometheus_config(random.Random(lab_seed + 401))
+        started = servers.prometheus(config=config)
+        _wait_targets(started, 3)
+        return Seeded(started, planted)
+
+    yield from _session(make)
+
+
+@pytest.fixture(scope="session")
+def prometheus_auth(lab_seed: int) -> Iterator[Seeded]:
+    _require(None, servers.PROMETHEUS)
+
+    def make() -> Seeded:
+        config, planted = prometheus_config(random.Random(lab_seed + 402))
+        started = servers.prometheus(config=config, auth=True)
+        _wait_targets(started, 3)
+        return Seeded(started, planted)
+
+    yield from _session(make)
