@@ -48,6 +48,7 @@ class RuleSchema(BaseModel):
     allowlist: tuple[str, ...] = ()
     stopwords: tuple[str, ...] = ()
     placeholder_filter: bool = True
+    names_filter: Literal["identifier", "code", "dsn", "url", "basic"] | None = None
     window: int = Field(default=384, ge=0, le=65536)
     window_before: int | None = Field(default=None, ge=0, le=65536)
     back: str | None = None

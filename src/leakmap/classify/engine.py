@@ -25,7 +25,8 @@ How a scan works:
    So the cost grows with the number of hits, not with the number of rules.
 3. A candidate must then pass, cheapest first: ``min_entropy``, ``stopwords``,
    ``allowlist``, the placeholder filter (secrets, unless ``placeholder_filter: false``),
-   ``exclude_before``, ``requires`` (context regexes within ``requires_window``) and the
+   ``exclude_before``, ``requires`` (context regexes within ``requires_window``), the
+   ``names_filter`` (a value that names something: :mod:`leakmap.classify.names`) and the
    rule's ``validator`` (checksums etc.; results are remembered per rule).
 4. Overlapping candidates of one category are resolved in favour of the higher
    ``priority``, then the longer match. Different categories may overlap (an e-mail inside
@@ -55,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from leakmap.categories import DataCategory
+from leakmap.classify.names import NAME_FILTERS, NameFilter
 from leakmap.classify.redact import redact
 from leakmap.classify.rules import Rule, builtin_rules, check_unique, load_rule_file
 from leakmap.classify.validators import VALIDATORS, Validator, is_placeholder, shannon_entropy
@@ -137,6 +139,7 @@ class _Compiled:
         "group",
         "index",
         "is_secret",
+        "names",
         "priority",
         "rule",
         "upper",
@@ -150,6 +153,9 @@ class _Compiled:
         self.flags = re.IGNORECASE if rule.ignore_case else 0
         self.group = rule.secret_group
         self.validator: Validator | None = VALIDATORS[rule.validator] if rule.validator else None
+        self.names: NameFilter | None = (
+            NAME_FILTERS[rule.names_filter] if rule.names_filter else None
+        )
         self.is_secret = rule.category is DataCategory.SECRET and rule.placeholder_filter
         self.before = rule.window if rule.window_before is None else rule.window_before
         self.upper = rule.keyword_case == "upper"
@@ -549,6 +555,8 @@ class Classifier:
             lo, hi = max(0, vs - rule.requires_window), ve + rule.requires_window
             if not all(p.search(text, lo, hi) for p in c.requires):
                 return -1
+        if c.names is not None and c.names(value, text, vs):
+            return -1
         if c.validator is not None and not c.validated(value):
             return -1
         out.append((-c.priority, vs - ve, vs, c.index, ve, c, value))

@@ -29,6 +29,9 @@ A rule file is a YAML document ``{"rules": [RULE, ...]}``; each rule::
     allowlist: ['EXAMPLE$']            # regexes: a value matching one is not a finding
     stopwords: [example]               # lower-case substrings: a value containing one is dropped
     placeholder_filter: true           # secrets: drop templates and masks (is_placeholder)
+    names_filter: identifier           # drop values that name things instead of being
+                                       # secrets: identifier | code | dsn | url | basic
+                                       # (see leakmap.classify.names)
     window: 512                        # characters searched after a hit (and before it,
     window_before: 16                  # unless window_before says otherwise)
     back: '[A-Za-z0-9._%+-]'           # window rules whose match holds the keyword and
@@ -92,6 +95,7 @@ class Rule:
     allowlist: tuple[str, ...] = ()
     stopwords: tuple[str, ...] = ()
     placeholder_filter: bool = True
+    names_filter: Literal["identifier", "code", "dsn", "url", "basic"] | None = None
     window: int = 384
     window_before: int | None = None
     back: str | None = None

@@ -152,7 +152,8 @@ def test_hyperscan_and_pyahocorasick_find_the_same() -> None:
     aho = Classifier(clf.rules)
     aho._automaton = engine._AhoCorasick(engine._literal_owners(aho._compiled))
     assert [(m.rule, m.start, m.end) for m in aho.scan(text)] == fast
-    assert len(fast) > len(texts) // 2
+    positives = sum(len(fx["positive"]) for fx in FIXTURES.values())
+    assert len(fast) >= positives
 
 
 def test_a_classifier_pickles_as_its_rules() -> None:

@@ -1,0 +1,265 @@
+"""Telling a value from a name: filters for secret rules that match on a field name
+(``api_key = ...``, ``"token": ...``, ``password=...``, ``scheme://user:pass@host``).
+
+In real code most such fields hold a *name*, not a secret: an identifier or a constant
+(``passphrase = DEFAULT_KEK_PASSPHRASE``), a reference (``api_key = settings.OPENAI_API_KEY``),
+a call or an expression (``password=os.getenv("PW")``, minified ``t.password=n.password``),
+a type annotation (``token: _StrPathToken``), a URN or a MIME type
+(``token_type = "urn:ietf:params:oauth:token-type:jwt"``), an enum-like value equal to its
+key or an environment-variable name (``"api_key": "OPENAI_API_KEY"``), a template
+placeholder (``${TOKEN}``, ``{{ token }}``, ``%(password)s``, ``<token>``, ``{password}``),
+or a widely documented example (``scott:tiger``, ``user:password@localhost``,
+``postgres:postgres``). A machine-made secret is none of these: it is random, so when it
+is split into words (camelCase, snake_case, digit runs) most pieces are one or two
+characters long or digits are scattered through it.
+
+All decisions come from the value's shape and the characters around it; there is no list
+of paths or packages. A rule opts in with ``names_filter`` (see :data:`NAME_FILTERS`):
+
+* ``identifier`` -- keys, tokens, secrets: drop every kind of name above.
+* ``code`` -- passwords: drop code (references, calls, expressions, constants, templates)
+  but keep word-like values (``Summer2024!`` is a plausible password).
+* ``dsn`` -- a password in a connection string (``UID=scott;PWD=tiger``): ``code``, plus
+  documented example credentials.
+* ``url`` -- a password in a URL: ``code``, plus documented example credentials.
+* ``basic`` -- an HTTP Basic credential: the base64 pair decoded, then as ``url``.
+
+Each filter is called as ``filter(value, text, start)`` (``start``: where the value begins
+in ``text``) and returns True when the candidate is a name, to be dropped.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Callable
+
+__all__ = [
+    "NAME_FILTERS",
+    "NameFilter",
+    "is_code",
+    "is_documented_credential",
+    "is_name",
+    "word_like",
+]
+
+NameFilter = Callable[[str, str, int], bool]
+
+# Pieces of a token: an acronym before a capitalised word, a (capitalised) word, an
+# acronym, a digit run.
+_PIECES = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+_TOKENS = re.compile(r"[A-Za-z0-9]+")
+_VOWELS = frozenset("aeiouyAEIOUY")
+_CONSONANT_RUN = re.compile(r"[b-df-hj-np-tv-xzB-DF-HJ-NP-TV-XZ]{6,}")
+
+# URNs, ARNs and MIME types are names of things, never secrets.
+_URN_MIME = re.compile(
+    r"(?i)^(?:urn|arn):[a-z0-9-]+:|^(?:application|text|image|audio|video|multipart|font|"
+    r"model|message)/[\w.+-]+$"
+)
+# Code syntax: calls, indexing, blocks, comparisons and logic, a leading operator, object
+# literal keys (``,range:``), assignment chains (``,t.host=``), format placeholders.
+_CODE_SYNTAX = re.compile(
+    r"[()\[\]{}]|==|!=|\|\||&&|=>|->|^[=:]|^!!|!\d|[,;]\s*[\w$.]+\s*[:=]|%\(\w+\)s|^<[\w .-]+>$"
+    r"|\.[+*]|\\[dwsS]|^\^"
+)
+# Operators that are code only next to an attribute reference (``A.password?A.username+``,
+# ``bi.createToken=bi.hasTokenLabel``): alone they are common in base64 and passwords.
+_WEAK_SYNTAX = re.compile(r"[\w$]=[\w$]|[\w$]\?[\w$]|[\w$][+*]")
+_ATTRIBUTE = re.compile(r"[A-Za-z_$][\w$]*\.[A-Za-z_$]")
+
+_DOTTED = re.compile(r"[~$]?[A-Za-z_$][\w$]*(?:(?:\.|::?)[A-Za-z_$][\w$]*)+")
+_CONSTANT = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")  # DEFAULT_KEK_PASSPHRASE
+_SNAKE_WORDS = re.compile(r"_*[a-z]+(?:_[a-z]+)+")  # password_env
+_VERSION = re.compile(r"v?\d+(?:\.\d+){2,}(?:[-+.][\w.]+)*")  # 11.0.0-6-next.41
+_PATH = re.compile(r"[~.]?/?[\w.-]+(?:/[\w.-]+)+/?")  # Documents/litellm/tests
+_ARGUMENT = re.compile(r"[A-Za-z_]\w*,")  # password=password, (a keyword argument)
+_NULLISH = frozenset(["none", "null", "nil", "undefined", "true", "false", "self", "this"])
+
+
+def word_like(token: str) -> bool:
+    """True for an alphanumeric token that reads as a name: ``e``, ``getXMLHttpRequest``,
+    ``TFMPNetForSequenceClassification``, ``V1SecretVolumeSource``, ``cachedvol112233``;
+    False for random text such as ``aZ3kd9FjQ2x`` or ``lucWJjEhlxZW01cXI3``."""
+    if len(token) <= 4 or token.isdigit():
+        return True
+    pieces = _PIECES.findall(token)
+    digit_runs = [p for p in pieces if p.isdigit()]
+    if len(digit_runs) > 2 or sum(map(len, digit_runs)) > 6:
+        return False
+    words = [p for p in pieces if not p.isdigit()]
+    if not words:
+        return False
+    short = sum(1 for w in words if len(w) <= 2)
+    if short > max(1, len(words) // 3):
+        return False
+    if not token.isupper() and any(len(w) > 6 and w.isupper() for w in words):
+        return False  # a long capital run inside mixed case: HIORBWNPAVOHBMrwgry...
+    for w in words:
+        if len(w) >= 8:
+            vowels = sum(1 for ch in w if ch in _VOWELS)
+            if vowels * 6 < len(w) or _CONSONANT_RUN.search(w):
+                return False
+    return True
+
+
+def _tokens_are_names(value: str) -> bool:
+    """Every alphanumeric token reads as a name, and at least one holds a real word of
+    four letters or more (``p@ss{w0rd}`` has none)."""
+    tokens = _TOKENS.findall(value)
+    if not tokens or not all(word_like(t) for t in tokens):
+        return False
+    return any(len(p) >= 4 and p.isalpha() for t in tokens for p in _PIECES.findall(t))
+
+
+def is_code(value: str) -> bool:
+    """True for code rather than a value: a reference (``self.config.password``,
+    ``settings.OPENAI_API_KEY``), a call or expression (``os.getenv(``, ``t.slice(a+1)``,
+    ``==e.type``, ``!0,range:!0``), a constant name (``DEFAULT_KEK_PASSPHRASE``), a
+    snake_case name (``password_env``), a null-like word, a version number, or a template
+    (``{password}``, ``%(password)s``, ``<password>``). Every word in it reads as a name."""
+    v = value.rstrip(",;")
+    if not v:
+        return True
+    if _ARGUMENT.fullmatch(value) and word_like(v):
+        return True
+    if _PATH.fullmatch(v) and _tokens_are_names(v):
+        return True
+    if v.lower() in _NULLISH or _SNAKE_WORDS.fullmatch(v) or _CONSTANT.fullmatch(v):
+        return True
+    if _VERSION.fullmatch(v):
+        return True
+    if _DOTTED.fullmatch(v):
+        return _tokens_are_names(v)
+    syntax = _CODE_SYNTAX.search(v) or (_WEAK_SYNTAX.search(v) and _ATTRIBUTE.search(v))
+    if syntax:
+        return _tokens_are_names(v)
+    return False
+
+
+def is_name(value: str) -> bool:
+    """True for a value that names something: :func:`is_code`, a URN, ARN or MIME type,
+    or an identifier, type name, path or environment-variable name whose every word reads
+    as a name (``_auth_user_backend``, ``~azure.core.credentials.TokenProvider``,
+    ``AWS::Auth::AccountIdEndpointMode``, ``Get-AzAccessToken``, ``auth-request-type/at``)."""
+    if is_code(value) or _URN_MIME.search(value):
+        return True
+    v = value.strip(",;")
+    if not re.fullmatch(r"[\w$~.:/@-]+", v):
+        return False
+    return _tokens_are_names(v)
+
+
+# Widely documented example credentials: SQLAlchemy's and Oracle's scott/tiger, the
+# placeholders every tutorial uses, and a password equal to its user.
+_EXAMPLE_USERS = frozenset(
+    [
+        "scott",
+        "user",
+        "username",
+        "usr",
+        "myuser",
+        "dbuser",
+        "postgres",
+        "root",
+        "admin",
+        "guest",
+        "test",
+        "foo",
+        "me",
+        "john",
+        "alice",
+        "bob",
+        "demo",
+    ]
+)
+_EXAMPLE_PASSWORDS = frozenset(
+    [
+        "tiger",
+        "password",
+        "passwd",
+        "pass",
+        "pwd",
+        "secret",
+        "postgres",
+        "root",
+        "admin",
+        "guest",
+        "test",
+        "bar",
+        "pw",
+        "mypassword",
+        "mysecretpassword",
+        "s3cr3t",
+        "p4ssw0rd",
+    ]
+)
+
+
+def is_documented_credential(user: str, password: str) -> bool:
+    """True for documented example credentials: a password equal to its user, or a known
+    tutorial pair (``scott:tiger``, ``user:password``, ``postgres:postgres``; ``scott``'s
+    password with anything after ``tiger``, as in a quoting example). The host does not
+    count: the test fixtures and real leaks alike may name any host."""
+    u, p = user.lower(), password.lower()
+    scott = u == "scott" and p.startswith("tiger")  # also tiger^5HHH, a quoting example
+    return (p == u and p != "") or (u in _EXAMPLE_USERS and (p in _EXAMPLE_PASSWORDS or scott))
+
+
+_URL_AROUND = re.compile(r"(?:^|[/@])([^/:@\s\"'<>]*)$")
+
+
+def _url_credential(value: str, text: str, start: int) -> bool:
+    """A URL password (``value`` at ``start``) that is code or a documented example."""
+    if is_code(value):
+        return True
+    lo = max(0, start - 256)
+    before = text[lo:start]
+    if not before.endswith(":"):
+        return False
+    user_m = _URL_AROUND.search(before[:-1])
+    user = user_m.group(1) if user_m else ""
+    from urllib.parse import unquote
+
+    return is_documented_credential(unquote(user), unquote(value))
+
+
+def _basic_credential(value: str, text: str, start: int) -> bool:
+    """An HTTP Basic value whose decoded ``user:password`` is a documented example."""
+    try:
+        raw = base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
+        decoded = raw.decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return False
+    user, sep, password = decoded.partition(":")
+    return bool(sep) and (is_documented_credential(user, password) or is_code(password))
+
+
+# The text before a value inside an ARN (``arn:aws:secretsmanager:...:secret:NAME``).
+_ARN_BEFORE = re.compile(r"(?i)\barn:(?:[\w-]*:){2,5}[^\s\"']*$")
+
+
+def _identifier(value: str, text: str, start: int) -> bool:
+    """A key or token value that is a name, or a resource name inside an ARN."""
+    return is_name(value) or _ARN_BEFORE.search(text, max(0, start - 160), start) is not None
+
+
+_DSN_USER = re.compile(r"(?i)(?:\buid|\buser(?:name)?|\buser id)\s*=\s*([^;'\"\s]+)[^\n]*$")
+
+
+def _dsn_credential(value: str, text: str, start: int) -> bool:
+    """A DSN password (``UID=scott;PWD=tiger``) that is code or a documented example."""
+    if is_code(value):
+        return True
+    user = _DSN_USER.search(text, max(0, start - 200), start)
+    return user is not None and is_documented_credential(user.group(1), value)
+
+
+NAME_FILTERS: dict[str, NameFilter] = {
+    "dsn": _dsn_credential,
+    "identifier": _identifier,
+    "code": lambda value, _text, _start: is_code(value),
+    "url": _url_credential,
+    "basic": _basic_credential,
+}
