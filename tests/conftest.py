@@ -36,3 +36,10 @@ def pytest_runtest_makereport(
         report.outcome = "failed"
         report.longrepr = f"integration test skipped in CI (a skip is a failure here): {reason}"
     return report
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_history(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Scans run by tests record their history in a temporary data directory, never in
+    the developer's own (platformdirs follows XDG_DATA_HOME; subprocesses inherit it)."""
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data"))

@@ -52,6 +52,9 @@ COMMAND_MODULES = {
     "ports": "leakmap.commands.ports",
     "report": "leakmap.commands.report",
     "audit": "leakmap.commands.audit",
+    "history": "leakmap.commands.history",
+    "diff": "leakmap.commands.diff",
+    "verify": "leakmap.commands.verify",
 }
 
 

@@ -138,8 +138,10 @@ def _units(paths: Sequence[str]) -> Iterator[tuple[Path, str, bool, ModuleType |
             raise AuditInputError(f"{name}: not a regular file")
 
 
-def audit_paths(paths: Sequence[str]) -> AuditResult:
-    """Audit files and directories; see the module docstring for what is an error."""
+def audit_paths(paths: Sequence[str], *, skip_other: bool = False) -> AuditResult:
+    """Audit files and directories; see the module docstring for what is an error.
+    ``skip_other``: a named file no parser takes is ignored (pre-commit passes every
+    matching file name) instead of being an error."""
     result = AuditResult()
     seen: set[str] = set()
     # Main ClickHouse configs first: the files they merge or include are then known.
@@ -147,7 +149,7 @@ def audit_paths(paths: Sequence[str]) -> AuditResult:
     covered: set[Path] = set()
     for path, display, explicit, parser in units:
         if parser is None:
-            if explicit:
+            if explicit and not skip_other:
                 raise AuditInputError(f"{display}: not a configuration file leakmap audits")
             continue
         key = str(path.resolve())

@@ -40,6 +40,13 @@ def audit_command(
         str,
         typer.Option("--fail-on", help="Exit 1 when a finding reaches SEVERITY (or 'none')."),
     ] = "high",
+    skip_other: Annotated[
+        bool,
+        typer.Option(
+            "--skip-other-files",
+            help="Ignore named files no parser takes (for pre-commit), instead of exit 2.",
+        ),
+    ] = False,
 ) -> None:
     """Audit ClickHouse configs, compose files, Kubernetes manifests, Helm values, .env
     files and Terraform for exposed data stores - offline."""
@@ -54,7 +61,7 @@ def audit_command(
         writer = writer_for(output_format, FORMATS)
         threshold = parse_fail_on(fail_on)
         check_output(output)
-        result = audit_paths(paths)
+        result = audit_paths(paths, skip_other=skip_other)
         write_output(output, writer(audit_report(result)))
     except UsageError as exc:
         typer.echo(f"leakmap: error: {sanitize(exc, 500)}", err=True)

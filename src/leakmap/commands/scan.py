@@ -14,14 +14,16 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from leakmap.errors import UsageError
 from leakmap.findings import Severity
+from leakmap.history.store import open_history, record
 from leakmap.inputs import FORMATS as INPUT_FORMATS
 from leakmap.inputs import ListedPorts, listed_targets, read_input
 from leakmap.net.portscan import PortScanner
 from leakmap.pipeline import Note, Pipeline, ScanSummary, fails
-from leakmap.report.console import ScanProgress, render_summary
+from leakmap.report.console import ScanProgress, render_summary, sanitize
 from leakmap.report.json import build_document, write_json
 from leakmap.report.jsonl import JsonlWriter
 from leakmap.report.model import scan_report
@@ -153,6 +155,10 @@ def scan(
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar, no notes."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+    db: Path | None = typer.Option(  # noqa: B008
+        None, "--db", help="History database (default: in the user's data directory)."
+    ),
+    no_history: bool = typer.Option(False, "--no-history", help="Do not record this scan."),
 ) -> None:
     """Scan targets for exposed data stores and show what they leak (read-only)."""
     try:
@@ -179,6 +185,8 @@ def scan(
             disable=disable or [],
             quiet=quiet,
             progress=not (quiet or no_progress),
+            db=db,
+            history=not no_history,
         )
     except UsageError as exc:
         typer.echo(f"leakmap: error: {exc}", err=True)
@@ -217,6 +225,8 @@ def _scan(
     disable: list[str],
     quiet: bool,
     progress: bool,
+    db: Path | None = None,
+    history: bool = False,
 ) -> int:
     fmt = output_format.strip().lower()
     _check(fmt in FORMATS, f"--format must be one of {'|'.join(FORMATS)}, not {output_format!r}")
@@ -231,6 +241,7 @@ def _scan(
     _check(concurrency >= 1 and per_host >= 1, "--concurrency and --per-host must be at least 1")
     _check(max_tables >= 0, "--max-tables must be 0 or more")
     check_output(output)
+    store, history_note = open_history(db, enabled=history)
 
     classes = load_services()
     port_map = default_ports(classes)
@@ -289,6 +300,10 @@ def _scan(
         summary = asyncio.run(job)
 
     write_scan_output(summary, fmt, output)
+    scope = " ".join([*targets, *target_files, *([input_file] if input_file else [])])
+    history_note = record(store, build_document(summary), kind="scan", scope=scope) or history_note
+    if history_note and not quiet:
+        err.print(Text(sanitize(history_note, 300), style="dim"))
     return 1 if fails(summary.findings, threshold) else 0
 
 

@@ -188,6 +188,7 @@ def test_file_no_parser_takes_is_an_error_when_named(tmp_path: Path) -> None:
     path.write_text("hello\n", encoding="utf-8")
     with pytest.raises(AuditInputError, match="not a configuration file"):
         audit_paths([str(path)])
+    assert audit_paths([str(path)], skip_other=True).files == []
     assert audit_paths([str(tmp_path)]).files == []
 
 
@@ -263,3 +264,35 @@ def test_cli_other_formats(fmt: str) -> None:
 def test_cli_missing_path_is_exit_2() -> None:
     code, out, err = _cli(str(FIXTURES / "nope"))
     assert code == 2 and out == "" and err.count("\n") == 1 and "no such file" in err
+
+
+def test_pre_commit_hook_runs_the_auditor_on_matching_files() -> None:
+    import re
+    import shlex
+    import subprocess
+    import sys
+
+    import yaml
+
+    root = Path(__file__).parents[3]
+    hooks = {h["id"]: h for h in yaml.safe_load((root / ".pre-commit-hooks.yaml").read_text())}
+    hook = hooks["leakmap-audit"]
+    pattern = re.compile(hook["files"])
+    argv = shlex.split(hook["entry"])
+    assert argv[:2] == ["leakmap", "audit"]
+
+    def run(directory: Path) -> int:
+        files = [str(p) for p in sorted(directory.rglob("*")) if p.is_file()]
+        files.append(str(root / "pyproject.toml"))  # a file no parser takes
+        chosen = [f for f in files if pattern.search(f)] + [str(root / "README.md")]
+        proc = subprocess.run(
+            [sys.executable, "-m", "leakmap", *argv[1:], *chosen],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        return proc.returncode
+
+    assert run(FIXTURES / "compose-bad") == 1
+    assert run(FIXTURES / "k8s-good") == 0

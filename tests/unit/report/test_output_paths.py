@@ -22,8 +22,12 @@ from pathlib import Path
 
 import pytest
 
+from leakmap.findings import Finding, Severity
+from leakmap.history.store import HistoryStore
+from leakmap.pipeline import ScanSummary, ServiceFound
 from leakmap.report.json import build_document, dumps
 from leakmap.report.output import OutputError, check_output, in_place, open_output
+from leakmap.services.base import AuthState, ServiceReport, ServiceResult, Transport
 
 from .hostile_scan import hostile_summary
 
@@ -66,12 +70,54 @@ def _audit(tmp: Path) -> list[str]:
     return ["audit", str(FIXTURES / "env-good"), "--format", "json"]
 
 
+def _verify(tmp: Path) -> list[str]:
+    finding = Finding.make(
+        rule="clickhouse.open-access",
+        severity=Severity.HIGH,
+        host="127.0.0.1",
+        port=_closed_port(),
+        service="clickhouse",
+        title="t",
+        evidence="e",
+        remediation="r",
+    )
+    summary = ScanSummary()
+    summary.add(
+        ServiceFound(
+            ServiceResult(
+                ServiceReport(
+                    host="127.0.0.1",
+                    ip="127.0.0.1",
+                    port=finding.port,
+                    service="clickhouse",
+                    transport=Transport.HTTP,
+                    auth=AuthState.NONE,
+                ),
+                (finding,),
+            )
+        )
+    )
+    summary.finish()
+    src = tmp / "earlier.json"
+    src.write_text(dumps(build_document(summary)), encoding="utf-8")
+    return ["verify", str(src), "--format", "json", "--no-history", "--timeout", "0.5"]
+
+
+def _history_export(tmp: Path) -> list[str]:
+    db = tmp / "history.sqlite3"
+    with HistoryStore(db) as store:
+        run = store.add(build_document(hostile_summary()))
+    return ["history", "export", str(run), "--db", str(db), "--format", "json"]
+
+
 #: command -> (argv builder, text its output must contain)
 COMMANDS: dict[str, tuple[Callable[[Path], list[str]], str]] = {
     "scan": (_scan, '"schema": "leakmap.scan/'),
     "classify": (_classify, '"schema": "leakmap.classify/1"'),
     "report": (_report, "# leakmap scan report"),
     "audit": (_audit, '"schema": "leakmap.audit/1"'),
+    "verify": (_verify, '"schema": "leakmap.verify/1"'),
+    "history export": (_history_export, '"schema": "leakmap.scan/'),
 }
 
 
