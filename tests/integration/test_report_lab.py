@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import jsonschema
 import pytest
 
 from leakmap.lab.clickhouse import ClickHouseInstance
@@ -32,6 +33,9 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 XSS = "<img src=x onerror=alert(1)>"
 MARKER = "<img src=x onerror=document.body.setAttribute('data-pwned',1)>"
 DOCS = Path(__file__).parents[2] / "docs"
+SARIF_SCHEMA = json.loads(
+    (Path(__file__).parents[1] / "data" / "sarif-schema-2.1.0.json").read_text("utf-8")
+)
 
 
 def _leakmap(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -125,6 +129,15 @@ def test_html_report_renders_in_chromium_without_running_server_strings(
         "--hide-scrollbars",
     )
     assert proc.returncode == 0 and shot.stat().st_size > 10_000, proc.stderr[-2000:]
+    sarif = _scan(lab, tmp_path / "h.sqlite3", "--format", "sarif")
+    assert sarif.returncode == 0, sarif.stderr
+    log = json.loads(sarif.stdout)
+    jsonschema.Draft4Validator(SARIF_SCHEMA).validate(log)
+    uris = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for r in log["runs"][0]["results"]
+    }
+    assert uris == {f"clickhouse://{lab.ip}:{lab.http_port}"}
     if os.environ.get("LEAKMAP_UPDATE_SCREENSHOT") == "1":
         DOCS.mkdir(exist_ok=True)
         shutil.copyfile(shot, DOCS / "report-screenshot.png")

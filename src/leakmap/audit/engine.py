@@ -9,6 +9,9 @@
   when named directly (exit 2), a note and ``status: error`` under a directory.
 * A check that raises makes the file ``unknown`` (never a pass); the other checks and
   files go on.
+* A ``leakmap:allow`` (or ``leakmap:allow=RULE-GLOB,...``) marker on a finding's line (an
+  XML or YAML comment) drops it (:class:`leakmap.classify.suppress.Suppression`, shared
+  with ``classify``); the count is in the summary.
 """
 
 from __future__ import annotations
@@ -30,7 +33,10 @@ from leakmap.audit.model import (
     audit_id,
 )
 from leakmap.audit.parsers import clickhouse, compose, dotenv, helm, kubernetes, terraform
+from leakmap.audit.parsers.common import read_text
 from leakmap.audit.rules import RULES
+from leakmap.classify.suppress import Suppression
+from leakmap.files import InputError, expand
 from leakmap.findings import Severity
 
 __all__ = ["PARSERS", "AuditResult", "audit_paths", "parser_for"]
@@ -46,6 +52,8 @@ class AuditResult:
     findings: list[AuditFinding] = field(default_factory=list)
     files: list[FileResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: findings dropped by a ``leakmap:allow`` marker on their line
+    suppressed: int = 0
 
     @property
     def unknown(self) -> list[FileResult]:
@@ -63,19 +71,6 @@ def _head(path: Path) -> str:
 def parser_for(path: Path) -> ModuleType | None:
     head = _head(path)
     return next((p for p in PARSERS if p.takes(path, head)), None)
-
-
-def _display(path: Path) -> str:
-    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
-def _walk(root: Path) -> Iterator[Path]:
-    for directory, dirs, files in os.walk(root, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
-        for name in sorted(files):
-            full = Path(directory) / name
-            if full.is_file() and not full.is_symlink():
-                yield full
 
 
 def _merged_into_main(path: Path) -> bool:
@@ -125,20 +120,37 @@ def _findings(
 
 
 def _units(paths: Sequence[str]) -> Iterator[tuple[Path, str, bool, ModuleType | None]]:
-    for name in paths:
-        path = Path(name)
-        if path.is_dir():
-            for full in _walk(path):
-                yield full, _display(full), False, parser_for(full)
-        elif path.is_file():
-            yield path, _display(path), True, parser_for(path)
-        elif not path.exists():
-            raise AuditInputError(f"{name}: no such file or directory")
-        else:
-            raise AuditInputError(f"{name}: not a regular file")
+    """The files to audit, by the walk every file-reading command shares (leakmap.files)."""
+    if "-" in paths:
+        raise AuditInputError("-: the auditor reads files, not standard input")
+    try:
+        for name, path, explicit in expand(paths, recursive=True):
+            if path is None or (not explicit and _SKIP_DIRS.intersection(path.parts)):
+                continue
+            yield path, name, explicit, parser_for(path)
+    except InputError as exc:
+        raise AuditInputError(str(exc)) from None
 
 
-def audit_paths(paths: Sequence[str], *, skip_other: bool = False) -> AuditResult:
+def _suppress(findings: list[AuditFinding], suppression: Suppression) -> list[AuditFinding]:
+    """Findings without a ``leakmap:allow`` marker (for their rule) on their line."""
+    lines: dict[str, list[str]] = {}
+    kept = []
+    for f in findings:
+        if f.path not in lines:
+            try:
+                lines[f.path] = read_text(Path(f.path)).splitlines()
+            except ParseError:
+                lines[f.path] = []
+        text = lines[f.path][f.line - 1] if 0 < f.line <= len(lines[f.path]) else ""
+        if suppression.reason(f.path, f.rule, f.evidence, text) is None:
+            kept.append(f)
+    return kept
+
+
+def audit_paths(
+    paths: Sequence[str], *, skip_other: bool = False, inline_allow: bool = True
+) -> AuditResult:
     """Audit files and directories; see the module docstring for what is an error.
     ``skip_other``: a named file no parser takes is ignored (pre-commit passes every
     matching file name) instead of being an error."""
@@ -177,7 +189,12 @@ def audit_paths(paths: Sequence[str], *, skip_other: bool = False) -> AuditResul
                 covered.add(_resolve(path, display, extra))
         result.files.append(file_result)
         result.findings += _findings(parser, doc, display, file_result)
-    result.findings = _sorted(_dedupe(result.findings))
+    found = _dedupe(result.findings)
+    if inline_allow:
+        kept = _suppress(found, Suppression(inline_allow=True))
+        result.suppressed = len(found) - len(kept)
+        found = kept
+    result.findings = _sorted(found)
     return result
 
 

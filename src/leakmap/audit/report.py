@@ -31,6 +31,7 @@ def audit_document(result: AuditResult) -> dict[str, Any]:
             "severities": counts,
             "files": len(result.files),
             "unknown": len(result.unknown),
+            "suppressed": result.suppressed,
         },
     }
 

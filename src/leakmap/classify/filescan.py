@@ -84,6 +84,12 @@ class OutputFormat(StrEnum):
     JSON = "json"
     JSONL = "jsonl"
     SARIF = "sarif"
+    MD = "md"
+    HTML = "html"
+
+
+#: formats rendered from the whole list of findings by the shared writers (leakmap.report)
+DOCUMENT_FORMATS = (OutputFormat.JSON, OutputFormat.SARIF, OutputFormat.MD, OutputFormat.HTML)
 
 
 def strip_control(text: str) -> str:
@@ -268,7 +274,7 @@ def _render(
         counts[f.category] += 1
         if fmt is OutputFormat.JSONL:
             parts.append(jsonl_line(f))
-        elif fmt in (OutputFormat.JSON, OutputFormat.SARIF):
+        elif fmt in DOCUMENT_FORMATS:
             dicts.append(f.as_dict())
         else:
             parts.append(text_line(f) + "\n")

@@ -47,6 +47,13 @@ def audit_command(
             help="Ignore named files no parser takes (for pre-commit), instead of exit 2.",
         ),
     ] = False,
+    inline_allow: Annotated[
+        bool,
+        typer.Option(
+            "--inline-allow/--no-inline-allow",
+            help="Honour 'leakmap:allow[=RULE-GLOB,...]' comments on a finding's line.",
+        ),
+    ] = True,
 ) -> None:
     """Audit ClickHouse configs, compose files, Kubernetes manifests, Helm values, .env
     files and Terraform for exposed data stores - offline."""
@@ -61,7 +68,7 @@ def audit_command(
         writer = writer_for(output_format, FORMATS)
         threshold = parse_fail_on(fail_on)
         check_output(output)
-        result = audit_paths(paths, skip_other=skip_other)
+        result = audit_paths(paths, skip_other=skip_other, inline_allow=inline_allow)
         write_output(output, writer(audit_report(result)))
     except UsageError as exc:
         typer.echo(f"leakmap: error: {sanitize(exc, 500)}", err=True)

@@ -131,9 +131,17 @@ def _run(
 
         sarif = classify_sarif(collected, clf.rules, __version__)
         out.write(json.dumps(sarif, ensure_ascii=False, indent=2) + "\n")
+    elif fmt in (OutputFormat.MD, OutputFormat.HTML):
+        from leakmap.report.sarif import classify_items
+        from leakmap.report.writers import writer_for
+
+        out.write(writer_for(fmt.value)(classify_items(collected, clf.rules)))
     elif fmt is OutputFormat.TEXT:
         out.write(_summary(counts, total, suppressed, skipped) + "\n")
     return total
+
+
+_SHARED = {OutputFormat.SARIF: "SARIF", OutputFormat.MD: "Markdown", OutputFormat.HTML: "HTML"}
 
 
 def classify_command(
@@ -147,7 +155,9 @@ def classify_command(
     output_format: Annotated[
         OutputFormat,
         typer.Option(
-            "--format", "-f", help="text, json (one document), jsonl or sarif (code scanning)."
+            "--format",
+            "-f",
+            help="text, json (one document), jsonl, sarif (code scanning), md or html.",
         ),
     ] = OutputFormat.TEXT,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to FILE.")] = None,
@@ -203,8 +213,10 @@ def classify_command(
     """
     from leakmap.classify.engine import Classifier
 
-    if show_secrets and output_format is OutputFormat.SARIF:
-        raise InputError("--show-secrets cannot go into SARIF, which is made to be uploaded")
+    if show_secrets and output_format in (OutputFormat.SARIF, OutputFormat.MD, OutputFormat.HTML):
+        raise InputError(
+            f"--show-secrets cannot go into {_SHARED[output_format]}, which is made to be shared"
+        )
     clf = Classifier.load(extra_rule_files=rules or (), disabled=disable or ())
     if category:
         wanted = set(category)

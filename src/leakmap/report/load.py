@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -158,4 +158,43 @@ def load_report(path: Path) -> Report:
             raise ResultFileError(f"{path}: not a valid classify report") from None
         report.document = data
         return report
+    if schema in ("leakmap.verify/1", "leakmap.diff/1"):
+        return _status_report(data, schema, str(path))
     raise ResultFileError(f"{path}: unknown report schema {schema!r}")
+
+
+def _status_report(data: dict[str, Any], schema: str, source: str) -> Report:
+    """A verify or diff document read back: findings with their status."""
+    from leakmap.report.model import item_from_finding, scan_rules
+
+    try:
+        pairs = [
+            (
+                str(f["status"]),
+                Finding.model_validate({k: v for k, v in f.items() if k != "status"}),
+            )
+            for f in data.get("findings") or []
+        ]
+    except (ValidationError, KeyError, TypeError, AttributeError):
+        raise ResultFileError(f"{source}: not a valid {schema} report") from None
+    if schema == "leakmap.verify/1":
+        from leakmap.history.verify import STATUSES as VERIFY
+
+        statuses: tuple[str, ...] = VERIFY
+        kind: Literal["verify", "diff"] = "verify"
+        title = "leakmap verification"
+    else:
+        from leakmap.history.diff import STATUSES as DIFF
+
+        statuses = DIFF
+        kind = "diff"
+        title = f"leakmap diff: {data.get('a')} -> {data.get('b')}"
+    items = [item_from_finding(f, status) for status, f in pairs]
+    return Report(
+        kind=kind,
+        title=title,
+        items=items,
+        rules=scan_rules({i.rule for i in items}),
+        document=data,
+        statuses=statuses,
+    )

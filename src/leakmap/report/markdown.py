@@ -20,7 +20,7 @@ import re
 from leakmap.report.console import sanitize
 from leakmap.report.model import Item, Report
 
-__all__ = ["md", "render_markdown"]
+__all__ = ["code", "md", "render_markdown"]
 
 _PUNCT = re.compile(r"([\\`*_\[\]#!|~])")
 
@@ -30,6 +30,11 @@ def md(value: object, limit: int = 500) -> str:
     text = sanitize(value, limit)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _PUNCT.sub(r"\\\1", text)
+
+
+def code(value: object, limit: int = 200) -> str:
+    """Hostile text as an inline code span (no backticks inside, one line, bounded)."""
+    return "`" + sanitize(value, limit).replace("`", "'") + "`"
 
 
 def _verify_hint(report: Report, item: Item) -> str:
@@ -84,12 +89,12 @@ def _finding(report: Report, number: int, item: Item) -> list[str]:
     lines.append(f"- **Severity:** {item.severity.value}")
     if item.status:
         lines.append(f"- **Status:** {md(item.status)}")
-    lines.append(f"- **Rule:** `{md(item.rule, 200)}`")
+    lines.append(f"- **Rule:** {code(item.rule)}")
     where = item.target + (f" line {item.line}" if item.line and ":" not in item.target else "")
     lines.append(f"- **Where:** {md(where, 300)}")
     if item.resource:
         lines.append(f"- **Resource:** {md(item.resource, 300)}")
-    lines.append(f"- **Finding id:** `{md(item.id, 100)}`")
+    lines.append(f"- **Finding id:** {code(item.id, 100)}")
     lines += ["", "**Evidence** (secrets masked):", "", f"> {md(item.evidence, 1000)}"]
     remediation = item.remediation or rule.remediation
     if remediation:

@@ -296,3 +296,27 @@ def test_pre_commit_hook_runs_the_auditor_on_matching_files() -> None:
 
     assert run(FIXTURES / "compose-bad") == 1
     assert run(FIXTURES / "k8s-good") == 0
+
+
+def test_inline_allow_marker_drops_only_the_named_rule(tmp_path: Path) -> None:
+    compose = (FIXTURES / "compose-bad" / "docker-compose.yml").read_text(encoding="utf-8")
+    lines = compose.splitlines()
+    lines[6] += "  # leakmap:allow=deploy.datastore-port-published"  # line 7: "8123:8123"
+    lines[4] += "  # leakmap:allow=deploy.store-*"  # line 5: a different rule: kept
+    (tmp_path / "docker-compose.yml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = audit_paths([str(tmp_path)])
+    got = {(f.rule, f.line) for f in result.findings}
+    expected = {(rule, line) for rule, _, line, _ in BAD["compose-bad"]}
+    assert got == expected - {("deploy.datastore-port-published", 7)}
+    assert result.suppressed == 1
+    unfiltered = audit_paths([str(tmp_path)], inline_allow=False)
+    assert {(f.rule, f.line) for f in unfiltered.findings} == expected
+
+
+def test_walk_skips_vcs_and_vendor_dirs(tmp_path: Path) -> None:
+    for sub in (".git", "node_modules/pkg"):
+        (tmp_path / sub).mkdir(parents=True)
+        (tmp_path / sub / ".env").write_text("CLICKHOUSE_PASSWORD=\n", encoding="utf-8")
+    assert audit_paths([str(tmp_path)]).files == []
+    with pytest.raises(AuditInputError, match="standard input"):
+        audit_paths(["-"])

@@ -182,6 +182,12 @@ def test_cli_history_diff_and_export(tmp_path: Path) -> None:
     assert scan_from_document(json.loads(export.stdout)).findings == hostile_summary().findings
     for fmt in ("html", "md", "sarif", "text"):
         assert _leakmap("history", "export", str(first), "--db", str(db), "-f", fmt).returncode == 0
+    saved = tmp_path / "diff.json"
+    saved.write_text(diff.stdout, encoding="utf-8")
+    page = _leakmap("report", str(saved), "--format", "md")
+    assert (
+        page.returncode == 0 and "## Fixed (1)" in page.stdout and "## Unchanged (1)" in page.stdout
+    )
     missing = _leakmap("history", "export", "99", "--db", str(db))
     assert missing.returncode == 2 and "no run 99" in missing.stderr
     bad = _leakmap("diff", str(first), str(tmp_path / "none.json"), "--db", str(db))

@@ -169,3 +169,33 @@ def test_bad_result_file_is_one_line_exit_2(tmp_path: Path, content: str, messag
 def test_missing_result_file(tmp_path: Path) -> None:
     code, _, err = _cli(str(tmp_path / "none.json"))
     assert code == 2 and "cannot read" in err
+
+
+def test_code_span_cannot_be_broken_out_of() -> None:
+    from leakmap.report.markdown import code
+
+    assert code("a`b\nc") == "`a'b\\x0ac`"
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_classify_writes_md_and_html_through_the_shared_writers(tmp_path: Path, fmt: str) -> None:
+    import secrets
+    import string
+    import subprocess
+    import sys
+
+    token = "ghp_" + "".join(
+        secrets.choice(string.ascii_letters + string.digits) for _ in range(36)
+    )
+    src = tmp_path / "app.log"
+    src.write_text(f"deploy key {token} <img src=x onerror=alert(1)>\n", encoding="utf-8")
+    run = [sys.executable, "-m", "leakmap", "classify", str(src), "--format", fmt]
+    proc = subprocess.run(run, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert token not in proc.stdout and token[:12] not in proc.stdout.replace(token[:8], "")
+    assert "GitHub personal access token" in proc.stdout
+    assert "app.log" in proc.stdout
+    refused = subprocess.run(
+        [*run, "--show-secrets"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert refused.returncode == 2 and token not in refused.stdout + refused.stderr
