@@ -233,6 +233,10 @@ class Pipeline:
             ),
             classifier=classifier,
         )
+        #: the (ip, port) pairs the port scan found open among the given targets and ports:
+        #: the only places a plugin may connect to (enforced by the network layer)
+        self._in_scope: set[tuple[str, int]] = set()
+        self.context.network.scope = self._scope
         self.resolver = resolver
         self.scanner = scanner or PortScanner(
             concurrency=config.concurrency,
@@ -248,6 +252,13 @@ class Pipeline:
         self._assess_gate = asyncio.Semaphore(max(1, assess_concurrency))
         self._per_host_assess = max(1, per_host_assess)
         self._host_gates: dict[str, asyncio.Semaphore] = {}
+
+    def _scope(self, ip: str, port: int) -> bool:
+        try:
+            ip = str(ipaddress.ip_address(ip))
+        except ValueError:
+            return False  # a host name: DNS could answer anything by now
+        return (ip, port) in self._in_scope
 
     @classmethod
     def create(
@@ -369,6 +380,7 @@ class Pipeline:
                     done += 1
                     await emit.put(PortChecked(result, done, total))
                     if result.state is PortState.OPEN:
+                        self._in_scope.add((str(ipaddress.ip_address(result.ip)), result.port))
                         open_port = result.open_port()
                         tasks.add(
                             asyncio.create_task(self._handle_open(open_port, result.hint, emit))

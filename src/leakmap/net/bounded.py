@@ -3,6 +3,12 @@
 Probes never call ``asyncio.open_connection`` or build an ``httpx.AsyncClient`` themselves:
 they ask :class:`Network`, so tests can swap the transport (``httpx.MockTransport``) or the
 TCP opener, and every read is limited in bytes and time.
+
+It is also where scope is enforced: with :attr:`Network.scope` set (the pipeline sets it to
+"a port the port scan found open among the targets and ports the user gave"), a TCP
+connection or HTTP request to any other address or port is refused before a packet is sent
+(``ConnectionRefusedError`` / ``httpx.ConnectError``) - whatever a plugin, a redirect, a DNS
+answer or a "same server, other port" shortcut asks for.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from leakmap.errors import ResponseTooLarge
 __all__ = [
     "BoundedResponse",
     "Network",
+    "Scope",
     "TcpOpener",
     "fetch_bounded",
     "insecure_tls_context",
@@ -27,6 +34,8 @@ __all__ = [
 ]
 
 TcpOpener = Callable[..., Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
+#: ``scope(ip, port)``: may the scan connect there?
+Scope = Callable[[str, int], bool]
 
 
 def insecure_tls_context() -> ssl.SSLContext:
@@ -144,11 +153,19 @@ class Network:
     user_agent: str = "leakmap/0.1 (read-only exposure scanner)"
     http_transport: httpx.AsyncBaseTransport | None = None
     tcp_opener: TcpOpener | None = None
+    #: None: anywhere (a plugin test); else only where ``scope(ip, port)`` is true
+    scope: Scope | None = None
+
+    def check_scope(self, ip: str, port: int) -> None:
+        """Raise ConnectionRefusedError when ``ip:port`` is outside the scan's scope."""
+        if self.scope is not None and not self.scope(ip, port):
+            raise ConnectionRefusedError(f"{ip}:{port} is outside the scan's scope: not contacted")
 
     async def open_tcp(
         self, ip: str, port: int, *, tls: bool = False, server_hostname: str | None = None
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """Connect within ``connect_timeout``; TLS without certificate checks when asked."""
+        self.check_scope(ip, port)
         opener = self.tcp_opener or asyncio.open_connection
         kwargs: dict[str, Any] = {}
         if tls:
@@ -160,19 +177,37 @@ class Network:
         """An AsyncClient with the scan's timeouts, no redirects followed, no env proxies."""
         timeout = httpx.Timeout(self.read_timeout, connect=self.connect_timeout)
         headers = {"User-Agent": self.user_agent}
-        if self.http_transport is not None:
-            return httpx.AsyncClient(
-                base_url=base_url,
-                transport=self.http_transport,
-                timeout=timeout,
-                headers=headers,
-                follow_redirects=False,
-            )
+        transport = self.http_transport or httpx.AsyncHTTPTransport(
+            verify=insecure_tls_context(), trust_env=False
+        )
         return httpx.AsyncClient(
             base_url=base_url,
+            transport=_ScopedTransport(transport, self),
             timeout=timeout,
             headers=headers,
             follow_redirects=False,
             trust_env=False,
-            verify=insecure_tls_context(),
         )
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(slots=True)
+class _ScopedTransport(httpx.AsyncBaseTransport):
+    """Refuses a request whose URL is outside the network's scope, before connecting."""
+
+    inner: httpx.AsyncBaseTransport
+    network: Network
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        port = url.port or _DEFAULT_PORTS.get(url.scheme, 0)
+        try:
+            self.network.check_scope(url.host, port)
+        except ConnectionRefusedError as exc:
+            raise httpx.ConnectError(str(exc), request=request) from None
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
