@@ -48,6 +48,7 @@ def _root(
 COMMAND_MODULES = {
     "scan": "leakmap.commands.scan",
     "classify": "leakmap.commands.classify",
+    "discover": "leakmap.commands.discover",
     "lab": "leakmap.commands.lab",
     "ports": "leakmap.commands.ports",
     "report": "leakmap.commands.report",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -16,13 +17,16 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from leakmap.commands.discover import DiscoveryOptions, run_discovery
+from leakmap.discovery import names_by_address, scan_targets, summary_notes
 from leakmap.errors import UsageError
 from leakmap.findings import Severity
 from leakmap.history.store import open_history, record
 from leakmap.inputs import FORMATS as INPUT_FORMATS
 from leakmap.inputs import ListedPorts, listed_targets, read_input
+from leakmap.net.dns import DnsClient, parse_resolver
 from leakmap.net.portscan import PortScanner
-from leakmap.pipeline import Note, Pipeline, ScanSummary, fails
+from leakmap.pipeline import Note, Pipeline, ScanEvent, ScanSummary, fails
 from leakmap.report.console import ScanProgress, render_summary, sanitize
 from leakmap.report.json import build_document, write_json
 from leakmap.report.jsonl import JsonlWriter
@@ -63,13 +67,22 @@ async def run_scan(
     progress: ScanProgress,
     jsonl: JsonlWriter | None = None,
     show_notes: bool = True,
+    notes: Sequence[str] = (),
 ) -> ScanSummary:
-    """Run the pipeline, feeding the progress bar and the JSONL stream as events come."""
+    """Run the pipeline, feeding the progress bar and the JSONL stream as events come
+    (``notes``, e.g. from discovery, come first)."""
     summary = ScanSummary()
     if jsonl is not None:
         jsonl.start(summary)
-    try:
+
+    async def events() -> AsyncGenerator[ScanEvent, None]:
+        for message in notes:
+            yield Note(message)
         async for event in pipeline.run(targets, ports):
+            yield event
+
+    try:
+        async for event in events():
             summary.add(event)
             progress.update(event)
             if jsonl is not None:
@@ -96,6 +109,29 @@ def scan(
     ),
     target_files: list[str] | None = typer.Option(  # noqa: B008
         None, "-l", "--list", help="File with one target a line ('-' = stdin; '#' comments)."
+    ),
+    domain: list[str] | None = typer.Option(  # noqa: B008
+        None,
+        "--domain",
+        "-d",
+        help="Discover the names under DOMAIN (wordlist, AXFR, --ct-file) and scan them "
+        "(repeatable).",
+    ),
+    resolver: list[str] | None = typer.Option(  # noqa: B008
+        None, "--resolver", help="DNS server IP[:PORT] for names (repeatable; default: system's)."
+    ),
+    wordlist: str | None = typer.Option(
+        None, "--wordlist", help="--domain: labels to try, one a line (replaces the bundled list)."
+    ),
+    ct_file: list[str] | None = typer.Option(  # noqa: B008
+        None, "--ct-file", help="--domain: CT names, crt.sh JSON or one a line (repeatable)."
+    ),
+    no_axfr: bool = typer.Option(False, "--no-axfr", help="--domain: no zone-transfer attempt."),
+    ns_port: int = typer.Option(53, "--ns-port", help="--domain: port of the name servers."),
+    follow_out_of_scope: bool = typer.Option(
+        False,
+        "--follow-out-of-scope",
+        help="--domain: also scan names CNAMEd outside the domains (never --exclude'd ones).",
     ),
     input_file: str | None = typer.Option(
         None,
@@ -165,6 +201,13 @@ def scan(
         code = _scan(
             targets=targets or [],
             target_files=target_files or [],
+            domains=domain or [],
+            resolvers=resolver or [],
+            wordlist=wordlist,
+            ct_files=ct_file or [],
+            axfr=not no_axfr,
+            ns_port=ns_port,
+            follow_out_of_scope=follow_out_of_scope,
             input_file=input_file,
             ports=ports,
             exclude=exclude or [],
@@ -205,6 +248,13 @@ def _scan(
     *,
     targets: list[str],
     target_files: list[str],
+    domains: list[str],
+    resolvers: list[str],
+    wordlist: str | None,
+    ct_files: list[str],
+    axfr: bool,
+    ns_port: int,
+    follow_out_of_scope: bool,
     input_file: str | None,
     ports: str | None,
     exclude: list[str],
@@ -248,6 +298,26 @@ def _scan(
     named = {name: list(cls.default_ports) for name, cls in classes.items()}
     port_list = parse_ports(ports, defaults=port_map, services=named)
     scanner: PortScanner
+    pre_notes: list[str] = []
+    dns_resolver = None
+    discovery_options = None
+    if domains:
+        _check(input_file is None, "--domain and --input cannot be combined")
+        discovery_options = DiscoveryOptions.build(
+            domains,
+            resolvers=resolvers,
+            wordlist=wordlist,
+            ct_files=ct_files,
+            axfr=axfr,
+            ns_port=ns_port,
+            follow_out_of_scope=follow_out_of_scope,
+        )
+    if resolvers:
+        try:
+            servers = [parse_resolver(r) for r in resolvers]
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        dns_resolver = DnsClient(servers).resolve
     if input_file is not None:
         _check(
             not targets and not target_files,
@@ -259,14 +329,30 @@ def _scan(
         target_set = TargetSet(tuple(listed_targets(listed)), parse_exclusions(exclude))
         scanner = ListedPorts()
     else:
-        target_set = collect_targets(
-            targets,
-            target_files,
-            stdin=sys.stdin,
-            excludes=exclude,
-            max_hosts=max_hosts,
-            allow_large=allow_large,
-        )
+
+        def given() -> TargetSet:
+            return collect_targets(
+                targets,
+                target_files,
+                stdin=sys.stdin,
+                excludes=exclude,
+                max_hosts=max_hosts,
+                allow_large=allow_large,
+            )
+
+        if discovery_options is not None:
+            exclusions = parse_exclusions(exclude)
+            found = asyncio.run(run_discovery(discovery_options, exclusions))
+            pre_notes = [*found.notes, *summary_notes(found)]
+            pre_notes += [
+                f"{ip}: named {', '.join(names)} (scanned once, reported as {names[0]})"
+                for ip, names in names_by_address(found).items()
+                if len(names) > 1
+            ]
+            listed = given().targets if targets or target_files else ()
+            target_set = TargetSet((*listed, *scan_targets(found)), exclusions)
+        else:
+            target_set = given()
         scanner = PortScanner(
             concurrency=concurrency, per_host=per_host, timeout=timeout, rate=rate
         )
@@ -286,6 +372,7 @@ def _scan(
         disabled=disable,
         endpoint_timeout=endpoint_timeout,
         scanner=scanner,
+        resolver=dns_resolver,
     )
 
     err = Console(stderr=True)
@@ -295,7 +382,13 @@ def _scan(
             jsonl = JsonlWriter(stack.enter_context(open_output(output)))
         bar = stack.enter_context(ScanProgress(err, enabled=progress))
         job = run_scan(
-            pipeline, target_set, port_list, progress=bar, jsonl=jsonl, show_notes=not quiet
+            pipeline,
+            target_set,
+            port_list,
+            progress=bar,
+            jsonl=jsonl,
+            show_notes=not quiet,
+            notes=pre_notes,
         )
         summary = asyncio.run(job)
 
