@@ -349,8 +349,8 @@ def _scan(
                 for ip, names in names_by_address(found).items()
                 if len(names) > 1
             ]
-            named = given().targets if targets or target_files else ()
-            target_set = TargetSet((*named, *scan_targets(found)), exclusions)
+            explicit = given().targets if targets or target_files else ()
+            target_set = TargetSet((*explicit, *scan_targets(found)), exclusions)
         else:
             target_set = given()
         scanner = PortScanner(
