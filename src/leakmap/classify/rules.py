@@ -68,7 +68,13 @@ __all__ = [
 ]
 
 #: The rule files shipped in the package (classify/rules/*.yaml), in load order.
-BUILTIN_RULE_FILES = ("secrets.yaml", "pii.yaml", "chat.yaml", "infrastructure.yaml")
+BUILTIN_RULE_FILES = (
+    "secrets.yaml",
+    "providers.yaml",
+    "pii.yaml",
+    "chat.yaml",
+    "infrastructure.yaml",
+)
 
 
 @dataclass(frozen=True, slots=True)
