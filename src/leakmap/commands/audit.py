@@ -14,12 +14,15 @@ note and the other files are still audited.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from leakmap.commands._common import OutputOption, fail, write_report
 from leakmap.errors import UsageError
+
+if TYPE_CHECKING:
+    from leakmap.report.model import Report
 
 __all__ = ["FORMATS", "audit_command", "register"]
 
@@ -33,9 +36,7 @@ def audit_command(
     output_format: Annotated[
         str, typer.Option("--format", "-f", help="text | json | jsonl | sarif | md | html")
     ] = "text",
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write to FILE ('-' = stdout).")
-    ] = None,
+    output: OutputOption = None,
     fail_on: Annotated[
         str,
         typer.Option("--fail-on", help="Exit 1 when a finding reaches SEVERITY (or 'none')."),
@@ -57,22 +58,24 @@ def audit_command(
 ) -> None:
     """Audit ClickHouse configs, compose files, Kubernetes manifests, Helm values, .env
     files and Terraform for exposed data stores - offline."""
-    from leakmap.audit.engine import audit_paths, fails
+    from leakmap.audit.engine import AuditResult, audit_paths, fails
     from leakmap.audit.report import audit_report
     from leakmap.commands.scan import parse_fail_on
     from leakmap.report.console import sanitize
-    from leakmap.report.output import check_output, write_output
-    from leakmap.report.writers import writer_for
+
+    result = AuditResult()
+
+    def build() -> Report:
+        found = audit_paths(paths, skip_other=skip_other, inline_allow=inline_allow)
+        result.findings, result.files, result.notes = found.findings, found.files, found.notes
+        result.suppressed = found.suppressed
+        return audit_report(found)
 
     try:
-        writer = writer_for(output_format, FORMATS)
         threshold = parse_fail_on(fail_on)
-        check_output(output)
-        result = audit_paths(paths, skip_other=skip_other, inline_allow=inline_allow)
-        write_output(output, writer(audit_report(result)))
+        write_report(output, output_format, FORMATS, build)
     except UsageError as exc:
-        typer.echo(f"leakmap: error: {sanitize(exc, 500)}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(exc) from None
     if output is not None or output_format != "text":
         for note in result.notes:
             typer.echo(f"leakmap: {sanitize(note, 500)}", err=True)

@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from leakmap.commands._common import DbOption, OutputOption, fail, write_report
 from leakmap.errors import UsageError
 
 if TYPE_CHECKING:
     from leakmap.report.load import ScanResult
+    from leakmap.report.model import Report
 
 __all__ = ["FORMATS", "diff_command", "load_run", "register"]
 
@@ -41,28 +43,25 @@ def load_run(ref: str, db: Path | None) -> ScanResult:
 def diff_command(
     run_a: Annotated[str, typer.Argument(help="Earlier run: history id or report file.")],
     run_b: Annotated[str, typer.Argument(help="Later run: history id or report file.")],
-    db: Annotated[Path | None, typer.Option("--db", help="History database.")] = None,
+    db: DbOption = None,
     output_format: Annotated[
         str, typer.Option("--format", "-f", help="text | json | md | html | sarif")
     ] = "text",
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write to FILE ('-' = stdout).")
-    ] = None,
+    output: OutputOption = None,
 ) -> None:
     """Compare two scans: new, fixed and unchanged findings."""
-    from leakmap.history.diff import diff_report, diff_scans
-    from leakmap.report.console import sanitize
-    from leakmap.report.output import check_output, write_output
-    from leakmap.report.writers import writer_for
+    from leakmap.history.diff import Change, diff_report, diff_scans
+
+    changes: list[Change] = []
+
+    def build() -> Report:
+        changes.extend(diff_scans(load_run(run_a, db), load_run(run_b, db)))
+        return diff_report(changes, run_a, run_b)
 
     try:
-        writer = writer_for(output_format, FORMATS)
-        check_output(output)
-        changes = diff_scans(load_run(run_a, db), load_run(run_b, db))
-        write_output(output, writer(diff_report(changes, run_a, run_b)))
+        write_report(output, output_format, FORMATS, build)
     except UsageError as exc:
-        typer.echo(f"leakmap: error: {sanitize(exc, 500)}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(exc) from None
     raise typer.Exit(1 if any(c.status == "new" for c in changes) else 0)
 
 

@@ -19,10 +19,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from leakmap.commands._common import DbOption, OutputOption, fail, write_report
 from leakmap.errors import UsageError
 
 if TYPE_CHECKING:
     from leakmap.history.store import HistoryStore
+    from leakmap.report.model import Report
 
 __all__ = ["EXPORT_FORMATS", "history_app", "register"]
 
@@ -35,17 +37,6 @@ history_app = typer.Typer(
     no_args_is_help=False,
     add_completion=False,
 )
-
-DbOption = Annotated[
-    Path | None, typer.Option("--db", help="History database (default: user data dir).")
-]
-
-
-def _fail(exc: UsageError) -> typer.Exit:
-    from leakmap.report.console import sanitize
-
-    typer.echo(f"leakmap: error: {sanitize(exc, 500)}", err=True)
-    return typer.Exit(2)
 
 
 def _store(db: Path | None) -> HistoryStore:
@@ -72,7 +63,7 @@ def history_list(
         with _store(db) as store:
             runs = store.runs(limit)
     except UsageError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if output_format == "json":
         doc = {"schema": "leakmap.history/1", "runs": [r.as_dict() for r in runs]}
         typer.echo(json.dumps(doc, indent=2, ensure_ascii=True))
@@ -95,22 +86,18 @@ def history_export(
     output_format: Annotated[
         str, typer.Option("--format", "-f", help="json | html | md | sarif | text")
     ] = "json",
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write to FILE ('-' = stdout).")
-    ] = None,
+    output: OutputOption = None,
 ) -> None:
     """Write one recorded run in any report format."""
-    from leakmap.report.output import check_output, write_output
-    from leakmap.report.writers import writer_for
+
+    def build() -> Report:
+        with _store(db) as store:
+            return store.scan(run).report(scope=f"run {run}")
 
     try:
-        writer = writer_for(output_format, EXPORT_FORMATS)
-        check_output(output)
-        with _store(db) as store:
-            result = store.scan(run)
-        write_output(output, writer(result.report(scope=f"run {run}")))
+        write_report(output, output_format, EXPORT_FORMATS, build)
     except UsageError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
 
 
 def register(app: typer.Typer) -> None:

@@ -19,6 +19,7 @@ from typing import Annotated
 
 import typer
 
+from leakmap.commands._common import OutputOption, fail, write_report
 from leakmap.errors import UsageError
 
 __all__ = ["FORMATS", "register", "report_command"]
@@ -33,22 +34,15 @@ def report_command(
     output_format: Annotated[
         str, typer.Option("--format", "-f", help="html | md | sarif | json | text")
     ] = "html",
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write to FILE ('-' = stdout).")
-    ] = None,
+    output: OutputOption = None,
 ) -> None:
     """Render a saved result as HTML, Markdown (disclosure) or SARIF."""
     from leakmap.report.load import load_report
-    from leakmap.report.output import check_output, write_output
-    from leakmap.report.writers import writer_for
 
     try:
-        writer = writer_for(output_format, FORMATS)
-        check_output(output)
-        write_output(output, writer(load_report(result)))
+        write_report(output, output_format, FORMATS, lambda: load_report(result))
     except UsageError as exc:
-        typer.echo(f"leakmap: error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(exc) from None
 
 
 def register(app: typer.Typer) -> None:

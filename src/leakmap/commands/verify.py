@@ -17,14 +17,21 @@ counted as fixed. The re-scan is recorded in the history (``--no-history`` to sk
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from leakmap.commands._common import DbOption, OutputOption, fail, write_report
 from leakmap.errors import UsageError
 
-__all__ = ["FORMATS", "register", "verify_command"]
+if TYPE_CHECKING:
+    from leakmap.findings import Finding
+    from leakmap.inputs import ListedPort
+    from leakmap.pipeline import ScanSummary
+    from leakmap.report.model import Report
+    from leakmap.services.base import ScanConfig
+
+__all__ = ["FORMATS", "register", "rescan", "verify_command"]
 
 FORMATS = ("text", "json", "md", "html", "sarif")
 
@@ -34,10 +41,8 @@ def verify_command(
     output_format: Annotated[
         str, typer.Option("--format", "-f", help="text | json | md | html | sarif")
     ] = "text",
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write to FILE ('-' = stdout).")
-    ] = None,
-    db: Annotated[Path | None, typer.Option("--db", help="History database.")] = None,
+    output: OutputOption = None,
+    db: DbOption = None,
     no_history: Annotated[
         bool, typer.Option("--no-history", help="Do not record the re-scan.")
     ] = False,
@@ -54,58 +59,64 @@ def verify_command(
     from leakmap.commands.diff import load_run
     from leakmap.history.store import open_history, record
     from leakmap.history.verify import endpoints, verify_report, verify_status
-    from leakmap.inputs import listed_targets
-    from leakmap.pipeline import Pipeline, ScanSummary
     from leakmap.report.console import sanitize
     from leakmap.report.json import build_document
     from leakmap.report.load import scan_from_document
-    from leakmap.report.output import check_output, write_output
-    from leakmap.report.writers import writer_for
     from leakmap.services.base import ScanConfig
-    from leakmap.services.registry import default_ports, load_services
-    from leakmap.targets import TargetSet, parse_exclusions, parse_ports
 
-    try:
-        writer = writer_for(output_format, FORMATS)
+    statuses: list[tuple[str, Finding]] = []
+    notes: list[str] = []
+
+    def build() -> Report:
         if timeout <= 0 or read_timeout <= 0 or endpoint_timeout <= 0:
             raise UsageError("--timeout, --read-timeout and --endpoint-timeout must be positive")
-        check_output(output)
         earlier = load_run(result, db)
         store, note = open_history(db, enabled=not no_history)
-        summary = ScanSummary()
-        targets = endpoints(earlier)
-        if targets:
-            classes = load_services()
-            config = ScanConfig(
-                sample_rows=sample_rows, connect_timeout=timeout, read_timeout=read_timeout
-            )
-            pipeline = Pipeline.create(
-                [cls() for cls in classes.values()], config, endpoint_timeout=endpoint_timeout
-            )
-            ports = parse_ports(None, defaults=default_ports(classes), services={})
-            target_set = TargetSet(tuple(listed_targets(targets)), parse_exclusions([]))
-
-            async def run() -> None:
-                async for event in pipeline.run(target_set, ports):
-                    summary.add(event)
-
-            asyncio.run(run())
-        summary.finish()
+        config = ScanConfig(
+            sample_rows=sample_rows, connect_timeout=timeout, read_timeout=read_timeout
+        )
+        summary = rescan(endpoints(earlier), config, endpoint_timeout)
         document = build_document(summary)
-        now = scan_from_document(document, "re-scan")
-        statuses = verify_status(earlier.findings, now)
-        write_output(output, writer(verify_report(statuses, result)))
-        scope = f"verify {result}"
-        note = record(store, document, kind="verify", scope=scope) or note
+        statuses.extend(verify_status(earlier.findings, scan_from_document(document, "re-scan")))
+        notes.append(record(store, document, kind="verify", scope=f"verify {result}") or note)
+        return verify_report(statuses, result)
+
+    try:
+        write_report(output, output_format, FORMATS, build)
     except UsageError as exc:
-        typer.echo(f"leakmap: error: {sanitize(exc, 500)}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(exc) from None
     except KeyboardInterrupt:
         typer.echo("leakmap: interrupted", err=True)
         raise typer.Exit(130) from None
-    if note:
-        typer.echo(f"leakmap: {sanitize(note, 300)}", err=True)
+    for note in notes:
+        if note:
+            typer.echo(f"leakmap: {sanitize(note, 300)}", err=True)
     raise typer.Exit(0 if all(s == "fixed" for s, _ in statuses) else 1)
+
+
+def rescan(targets: list[ListedPort], config: ScanConfig, endpoint_timeout: float) -> ScanSummary:
+    """Scan exactly these endpoints (host, address, port), nothing else."""
+    from leakmap.inputs import listed_targets
+    from leakmap.pipeline import Pipeline, ScanSummary
+    from leakmap.services.registry import default_ports, load_services
+    from leakmap.targets import TargetSet, parse_exclusions, parse_ports
+
+    summary = ScanSummary()
+    if targets:
+        classes = load_services()
+        pipeline = Pipeline.create(
+            [cls() for cls in classes.values()], config, endpoint_timeout=endpoint_timeout
+        )
+        ports = parse_ports(None, defaults=default_ports(classes), services={})
+        target_set = TargetSet(tuple(listed_targets(targets)), parse_exclusions([]))
+
+        async def run() -> None:
+            async for event in pipeline.run(target_set, ports):
+                summary.add(event)
+
+        asyncio.run(run())
+    summary.finish()
+    return summary
 
 
 def register(app: typer.Typer) -> None:
