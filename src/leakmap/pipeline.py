@@ -8,6 +8,16 @@
     Unidentified    an open port no plugin recognised
     ServiceFound    a finished :class:`~leakmap.services.base.ServiceResult`
 
+Dispatch does not grow with the number of plugins: every open port gets ONE shared
+pre-probe (:mod:`leakmap.net.preprobe`: the banner a server sends first, else one ``GET /``,
+plain then TLS), cached in the scan context. A plugin's fingerprint runs only when the
+pre-probe's family is one of the plugin's ``protocols`` and the port is one of its
+``default_ports`` (or the URL's transport hint) or ``plugin.accepts(pre)`` - a pure check -
+says yes. An open port nobody recognises costs the pre-probe and nothing else.
+
+Open means proven: a report that says auth ``none`` without a ``proof`` is turned into
+``unknown`` here, with a note and the "assessment incomplete" finding, whatever the plugin.
+
 Budgets: the port scan has its global and per-host bounds; fingerprinting and assessment
 share ``assess_concurrency`` slots (and ``per_host_assess`` per address); every plugin call
 has a deadline. A plugin that times out or raises never stops the scan: its endpoint is
@@ -37,13 +47,14 @@ from leakmap.services.base import (
     AuthState,
     Endpoint,
     OpenPort,
+    PreProbe,
     ScanConfig,
     ScanContext,
     Service,
     ServiceReport,
     ServiceResult,
-    Transport,
 )
+from leakmap.services.common.catalogue import INCOMPLETE, make_finding
 from leakmap.targets import ScanHost, TargetSet, resolve_targets
 
 if TYPE_CHECKING:
@@ -63,7 +74,7 @@ __all__ = [
     "sort_findings",
 ]
 
-INCOMPLETE_RULE = "leakmap.assessment-incomplete"
+INCOMPLETE_RULE = INCOMPLETE.id
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,26 +185,37 @@ class ScanSummary:
         return sort_findings(f for r in self.results for f in r.findings)
 
 
+def _incomplete_finding(host: str, port: int, service: str, why: str) -> Finding:
+    return make_finding(
+        INCOMPLETE,
+        service=service,
+        host=host,
+        port=port,
+        title=f"{service} endpoint found but its assessment did not finish",
+        evidence=why,
+    )
+
+
 def _incomplete(endpoint: Endpoint, why: str) -> ServiceResult:
     report = ServiceReport.for_endpoint(
         endpoint,
         auth=AuthState.UNKNOWN,
         notes=(f"assessment incomplete: {why}; auth state unknown",),
     )
-    finding = Finding.make(
-        rule=INCOMPLETE_RULE,
-        severity=Severity.LOW,
-        host=endpoint.host,
-        port=endpoint.port,
-        service=endpoint.service,
-        title=f"{endpoint.service} endpoint found but its assessment did not finish",
-        evidence=why,
-        remediation=(
-            "Re-run with a longer --endpoint-timeout, or check the endpoint by hand; "
-            "until then treat its access state as unknown, not as secure."
-        ),
+    return ServiceResult(
+        report, (_incomplete_finding(endpoint.host, endpoint.port, endpoint.service, why),)
     )
-    return ServiceResult(report, (finding,))
+
+
+def _unproven(result: ServiceResult) -> ServiceResult:
+    """A plugin said auth ``none`` without saying what proved it: ``unknown`` instead; its
+    findings are dropped (they rest on the unproven claim), the resources stay as listed."""
+    r = result.report
+    why = "the plugin reported open access without a checkable proof"
+    report = r.model_copy(
+        update={"auth": AuthState.UNKNOWN, "notes": (*r.notes, f"{why}: auth state unknown")}
+    )
+    return ServiceResult(report, (_incomplete_finding(r.host, r.port, r.service, why),))
 
 
 def _why(exc: BaseException) -> str:
@@ -285,23 +307,34 @@ class Pipeline:
             scanner=scanner,
         )
 
-    def candidates(self, port: int, hint: Transport | None = None) -> list[Service]:
-        """Plugins to try on ``port``: those that claim it (or the URL's transport) first."""
-
-        def rank(service: Service) -> int:
-            ports: Mapping[int, Transport] = service.default_ports
-            if port in ports:
-                return 0
-            if hint is not None and hint in ports.values():
-                return 1
-            return 2
-
-        return sorted(self.services, key=rank)
+    def candidates(self, port: int, pre: PreProbe, hint: str | None = None) -> list[Service]:
+        """Plugins whose fingerprint is worth running on ``port`` after its pre-probe: the
+        family must be one the plugin speaks; then the port (or the URL's transport hint)
+        must be the plugin's, or its pure ``accepts(pre)`` must say yes. Claimed first."""
+        claimed: list[Service] = []
+        accepted: list[Service] = []
+        for service in self.services:
+            protocols = getattr(service, "protocols", None)
+            if protocols is not None and pre.family not in protocols:
+                continue
+            ports: Mapping[int, str] = service.default_ports
+            if port in ports or (hint is not None and hint in ports.values()):
+                claimed.append(service)
+                continue
+            accepts = getattr(service, "accepts", None)
+            try:
+                wanted = accepts is not None and bool(accepts(pre))
+            except Exception:  # a plugin's pure check must not end the scan
+                wanted = False
+            if wanted:
+                accepted.append(service)
+        return claimed + accepted
 
     async def _fingerprint(
-        self, port: OpenPort, hint: Transport | None, emit: asyncio.Queue[ScanEvent | None]
+        self, port: OpenPort, hint: str | None, emit: asyncio.Queue[ScanEvent | None]
     ) -> tuple[Service, Endpoint] | None:
-        for service in self.candidates(port.port, hint):
+        pre = await self.context.preprobe(port)
+        for service in self.candidates(port.port, pre, hint):
             try:
                 endpoint = await asyncio.wait_for(
                     service.fingerprint(port, self.context), self.fingerprint_timeout
@@ -346,10 +379,12 @@ class Pipeline:
             return _incomplete(endpoint, f"plugin error ({_why(exc)})")
         if not isinstance(result, ServiceResult):
             return _incomplete(endpoint, f"plugin returned a {type(result).__name__}")
+        if result.report.auth is AuthState.NONE and not result.report.proof:
+            return _unproven(result)
         return result
 
     async def _handle_open(
-        self, port: OpenPort, hint: Transport | None, emit: asyncio.Queue[ScanEvent | None]
+        self, port: OpenPort, hint: str | None, emit: asyncio.Queue[ScanEvent | None]
     ) -> None:
         gate = self._host_gates.setdefault(port.ip, asyncio.Semaphore(self._per_host_assess))
         try:

@@ -137,7 +137,13 @@ def test_open_server_data_findings(
     assert sev["clickhouse.capability.write"] == "critical"
     assert "clickhouse.known-cves" in sev
     caps = res.report.capabilities
-    assert (caps.file, caps.write, caps.ddl, caps.url, caps.remote) == (True,) * 5
+    assert (
+        caps.get("file"),
+        caps.get("write"),
+        caps.get("ddl"),
+        caps.get("url"),
+        caps.get("remote"),
+    ) == (True,) * 5
     assert not any(f.resource == "analytics.page_views" for f in res.findings)
 
 
@@ -213,8 +219,8 @@ def test_readonly_profile_has_no_file_and_no_write(
     report = res.report
     assert report.auth == AuthState.NONE
     caps = report.capabilities
-    assert caps.file is False and caps.write is False and caps.ddl is False
-    assert caps.url is False and caps.remote is False
+    assert caps.get("file") is False and caps.get("write") is False and caps.get("ddl") is False
+    assert caps.get("url") is False and caps.get("remote") is False
     assert any("refused these safety settings" in n for n in report.notes)
     assert {(r.database, r.table) for r in report.resources} >= {("chatbot", "log_stream")}
     rules = {f.rule for f in res.findings}

@@ -44,6 +44,7 @@ from leakmap.files import (
     segments,
     text_blocks,
 )
+from leakmap.sanitize import sanitize
 
 if TYPE_CHECKING:
     from multiprocessing.pool import AsyncResult, Pool
@@ -73,10 +74,6 @@ _IN_FLIGHT = 8  # tasks per worker handed out and not yet written out
 _GROUP_FILES = 64  # small files scanned by a worker in one task
 SKIP_BINARY = "binary"  # summary keys of files the walk found and skipped
 SKIP_NOT_UTF8 = "not-utf-8"
-_CONTROL = dict.fromkeys([*range(0, 9), *range(11, 32), 127, *range(0x80, 0xA0)], "?")
-_CONTROL.update({0x2028: "?", 0x2029: "?", 0x200E: "?", 0x200F: "?", 0x202A: "?"})
-_CONTROL.update({c: "?" for c in range(0x202B, 0x202F)})
-_CONTROL.update({c: "?" for c in range(0x2066, 0x206A)})
 
 
 class OutputFormat(StrEnum):
@@ -93,8 +90,9 @@ DOCUMENT_FORMATS = (OutputFormat.JSON, OutputFormat.SARIF, OutputFormat.MD, Outp
 
 
 def strip_control(text: str) -> str:
-    """Replace terminal control characters (C0 except tab, DEL, C1, bidi overrides) by ?."""
-    return text.translate(_CONTROL).replace("\t", " ")
+    """Terminal-safe text: :func:`leakmap.sanitize.sanitize` (controls, bidi and zero-width
+    characters shown as escapes, a tab as a space)."""
+    return sanitize(text)
 
 
 @dataclass(frozen=True, slots=True)

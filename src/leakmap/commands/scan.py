@@ -182,7 +182,12 @@ def scan(
     ),
     concurrency: int = typer.Option(256, "--concurrency", help="Parallel connections, total."),
     per_host: int = typer.Option(32, "--per-host", help="Parallel connections per address."),
-    max_tables: int = typer.Option(500, "--max-tables", help="Tables enumerated per endpoint."),
+    max_resources: int = typer.Option(
+        50_000,
+        "--max-resources",
+        "--max-tables",
+        help="Resources (tables, keys, indices, ...) listed per endpoint.",
+    ),
     rules: list[Path] | None = typer.Option(  # noqa: B008
         None, "--rules", help="Extra classifier rule file (repeatable)."
     ),
@@ -223,7 +228,7 @@ def scan(
             endpoint_timeout=endpoint_timeout,
             concurrency=concurrency,
             per_host=per_host,
-            max_tables=max_tables,
+            max_resources=max_resources,
             rules=rules or [],
             disable=disable or [],
             quiet=quiet,
@@ -270,7 +275,7 @@ def _scan(
     endpoint_timeout: float,
     concurrency: int,
     per_host: int,
-    max_tables: int,
+    max_resources: int,
     rules: list[Path],
     disable: list[str],
     quiet: bool,
@@ -289,7 +294,7 @@ def _scan(
     _check(timeout > 0 and read_timeout > 0, "--timeout and --read-timeout must be positive")
     _check(endpoint_timeout > 0, "--endpoint-timeout must be positive")
     _check(concurrency >= 1 and per_host >= 1, "--concurrency and --per-host must be at least 1")
-    _check(max_tables >= 0, "--max-tables must be 0 or more")
+    _check(max_resources >= 0, "--max-resources must be 0 or more")
     check_output(output)
     store, history_note = open_history(db, enabled=history)
 
@@ -362,7 +367,7 @@ def _scan(
         read_timeout=read_timeout,
         concurrency=concurrency,
         per_host_concurrency=per_host,
-        max_tables=max_tables,
+        max_resources=max_resources,
     )
     services: list[Service] = [cls() for cls in classes.values()]
     pipeline = Pipeline.create(

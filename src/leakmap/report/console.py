@@ -10,7 +10,6 @@ so ``[bold]`` from a server prints literally.
 
 from __future__ import annotations
 
-import re
 from types import TracebackType
 
 from rich.console import Console
@@ -35,13 +34,10 @@ from leakmap.pipeline import (
     ScanSummary,
     ServiceFound,
 )
+from leakmap.sanitize import sanitize
 from leakmap.services.base import AuthState, ServiceReport
 
 __all__ = ["ScanProgress", "render_summary", "sanitize", "text", "where"]
-
-_UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]"
-)
 
 SEVERITY_STYLE = {
     Severity.CRITICAL: "bold white on red",
@@ -57,49 +53,27 @@ AUTH_STYLE = {
 }
 
 
-def _escape(match: re.Match[str]) -> str:
-    code = ord(match.group(0))
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
 def where(host: str, port: int) -> str:
     """``host:port``, with an IPv6 address in brackets (``[::1]:9000``)."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def sanitize(value: object, limit: int = 160) -> str:
-    """A single-line, terminal-safe rendering of ``value`` of at most ``limit`` characters."""
-    cleaned = _UNSAFE.sub(_escape, str(value))
-    if len(cleaned) > limit:
-        cleaned = cleaned[: max(0, limit - 1)] + "…"
-    return cleaned
-
-
-def text(value: object, style: str = "", limit: int = 160) -> Text:
+def text(value: object, style: str = "", limit: int | None = 160) -> Text:
     """A Rich cell from hostile text: sanitised, never interpreted as markup."""
     return Text(sanitize(value, limit), style=style)
 
 
 def _capabilities(report: ServiceReport) -> Text:
-    caps = report.capabilities
-    values: dict[str, bool | None] = {
-        "file": caps.file,
-        "url": caps.url,
-        "remote": caps.remote,
-        "write": caps.write,
-        "ddl": caps.ddl,
-    }
-    for key, value in caps.extra.items():
-        values.setdefault(str(key), value)
+    values = dict(report.capabilities.items())
     out = Text()
     usable = [k for k, v in values.items() if v is True]
     unknown = [k for k, v in values.items() if v is None]
     if usable:
-        out.append(sanitize(" ".join(usable)), style="bold red")
+        out.append(sanitize(" ".join(usable), 160), style="bold red")
     if unknown and report.auth is AuthState.NONE:
         if usable:
             out.append(" ")
-        out.append(sanitize("?" + " ?".join(unknown)), style="dim")
+        out.append(sanitize("?" + " ?".join(unknown), 160), style="dim")
     if not usable and not unknown:
         out.append("none", style="green")
     return out
@@ -116,7 +90,7 @@ def _services_table(summary: ScanSummary) -> Table:
         table.add_row(
             text(endpoint),
             text(report.service),
-            text(report.transport.value),
+            text(str(report.transport)),
             text(report.version or "?"),
             text(report.auth.value, AUTH_STYLE[report.auth]),
             text(len(report.resources) if report.resources else "-"),

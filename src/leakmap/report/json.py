@@ -1,4 +1,9 @@
-"""``--format json``: one document, schema ``leakmap.scan/1`` (``schema/scan-1.json``).
+"""``--format json``: one document, schema ``leakmap.scan/2`` (``schema/scan-2.json``; what
+changed from ``leakmap.scan/1``: ``docs/MIGRATION-scan-2.md``).
+
+A document reads back into the same models exactly: :func:`read_document` gives the
+:class:`~leakmap.services.base.ServiceReport` and :class:`~leakmap.findings.Finding` objects
+that were written (the history of issue 8 relies on it).
 
 The writer serialises only the models (whose examples and evidence are already masked),
 through :mod:`json` with ``ensure_ascii=True``: every control or non-ASCII character a
@@ -31,17 +36,18 @@ __all__ = [
     "iso",
     "load_schema",
     "open_port_dict",
+    "read_document",
     "service_dict",
     "severity_counts",
     "write_json",
 ]
 
-SCHEMA = "leakmap.scan/1"
+SCHEMA = "leakmap.scan/2"
 
 
 def load_schema() -> dict[str, Any]:
     """The published JSON Schema (draft 2020-12) of the report and of each JSONL line."""
-    text = resources.files("leakmap.report").joinpath("schema/scan-1.json").read_text("utf-8")
+    text = resources.files("leakmap.report").joinpath("schema/scan-2.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 
@@ -55,18 +61,24 @@ def iso(moment: datetime | None) -> str:
 
 
 def service_dict(report: ServiceReport) -> dict[str, Any]:
-    """One service; ``Capabilities.extra`` is flattened next to the five fixed keys."""
+    """One service: every field of the model, the long-standing ones first."""
     data = report.model_dump(mode="json")
-    caps = data.pop("capabilities")
-    extra = caps.pop("extra", {}) or {}
-    flat = {k: caps.get(k) for k in ("file", "url", "remote", "write", "ddl")}
-    for key, value in extra.items():
-        flat.setdefault(str(key), value)
-    data["capabilities"] = flat
     ordered = {k: data.pop(k) for k in ("host", "ip", "port", "service", "transport")}
     ordered.update({k: data.pop(k) for k in ("version", "auth", "resources", "capabilities")})
     ordered.update(data)
     return ordered
+
+
+def read_document(
+    document: dict[str, Any],
+) -> tuple[list[ServiceReport], list[Finding], list[OpenPort]]:
+    """The models a ``leakmap.scan/2`` document holds (ValueError for another schema)."""
+    if document.get("schema") != SCHEMA:
+        raise ValueError(f"not a {SCHEMA} document: {str(document.get('schema'))[:40]!r}")
+    services = [ServiceReport.model_validate(s) for s in document.get("services", [])]
+    findings = [Finding.model_validate(f) for f in document.get("findings", [])]
+    ports = [OpenPort(p["host"], p["ip"], int(p["port"])) for p in document.get("open_ports", [])]
+    return services, findings, ports
 
 
 def finding_dict(finding: Finding) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """``--format jsonl``: one JSON object a line, written as things are found.
 
-Every line carries ``"schema": "leakmap.scan/1"`` and a ``"type"`` discriminator:
+Every line carries ``"schema": "leakmap.scan/2"`` and a ``"type"`` discriminator:
 
 =============  =====================================================================
 ``scan``       first line: ``started``
@@ -11,7 +11,7 @@ Every line carries ``"schema": "leakmap.scan/1"`` and a ``"type"`` discriminator
 ``summary``    last line: ``finished``, counts of services and findings, per severity
 =============  =====================================================================
 
-Each line validates against ``#/$defs/jsonlLine`` of ``schema/scan-1.json``. Lines are
+Each line validates against ``#/$defs/jsonlLine`` of ``schema/scan-2.json``. Lines are
 flushed one by one, so a consumer (``| jq``) sees results while the scan runs.
 """
 

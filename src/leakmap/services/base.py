@@ -1,8 +1,20 @@
-"""The service interface and the models a service plugin produces.
+"""The service interface and the models a service plugin produces (report schema
+``leakmap.scan/2``; how to write a plugin: ``docs/PLUGINS.md``).
 
-A plugin implements :class:`Service`: ``fingerprint`` (positive evidence only) and
-``assess`` (access state -> enumerate -> bounded sample -> classify -> capabilities),
-which returns a :class:`ServiceReport` and the :class:`~leakmap.findings.Finding` list.
+A plugin implements :class:`Service`:
+
+* class constants: ``name``, ``default_ports`` (port -> transport name), ``protocols`` (the
+  pre-probe families it speaks, see :class:`PreProbe`), ``url_schemes`` and ``capabilities``
+  (the capability names it may report, with their meaning);
+* ``accepts(pre)`` - a pure look at the shared pre-probe of a port (no I/O): "this could be
+  mine". The pipeline runs a plugin's fingerprint on a port only when the pre-probe's family
+  is one of its ``protocols`` and the port is one of its ``default_ports`` or ``accepts``
+  says yes - so an open port nobody recognises costs one pre-probe, however many plugins;
+* ``fingerprint`` (positive evidence only) and ``assess`` (access state -> enumerate ->
+  bounded sample -> classify -> capabilities), which returns a :class:`ServiceResult`.
+
+Open means proven: a report with auth ``none`` must say in ``proof`` which checkable answer
+proved it (the pipeline turns an unproven ``none`` into ``unknown``).
 
 Every string in these models that came from a scanned server is hostile: writers must
 escape it for their medium; data samples are stored only as redacted examples.
@@ -15,7 +27,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
 from leakmap.categories import DataCategory
 from leakmap.findings import Finding
@@ -28,10 +40,14 @@ __all__ = [
     "AuthState",
     "Capabilities",
     "Column",
+    "Coverage",
     "DataCategory",
     "DataFinding",
     "Endpoint",
+    "HttpAnswer",
     "OpenPort",
+    "PreProbe",
+    "PreProbeFamily",
     "Resource",
     "ScanConfig",
     "ScanContext",
@@ -43,6 +59,9 @@ __all__ = [
 
 
 class Transport(StrEnum):
+    """Well-known transport names. A plugin may declare any other name (a plain ``str``):
+    the report's ``transport`` field is an open string, not this enum."""
+
     HTTP = "http"
     HTTPS = "https"
     NATIVE = "native"
@@ -54,8 +73,9 @@ class Transport(StrEnum):
 
 
 class AuthState(StrEnum):
-    """``none``: no credential needed; ``required``: refused without one;
-    ``unknown``: could not tell (timeout, ambiguous error, odd answer). Never guess "secure"."""
+    """``none``: no credential needed, PROVEN by a checkable answer; ``required``: refused
+    without one; ``unknown``: could not tell (timeout, ambiguous error, odd or unchecked
+    answer). Never guess "secure", never guess "open"."""
 
     NONE = "none"
     REQUIRED = "required"
@@ -81,25 +101,84 @@ class DataFinding(_Frozen):
 
 
 class Resource(_Frozen):
-    database: str
-    table: str
+    """One thing a store holds: a table, keyspace, key prefix, index, collection, notebook,
+    experiment, model, job, ...
+
+    ``kind`` and ``name`` (or path) always; ``database``/``table`` where the store has them
+    (ClickHouse, PostgreSQL, MySQL; ``name`` is then ``database.table`` unless given);
+    ``rows`` counts rows / documents / keys / entries, ``bytes`` the size the store reports.
+    ``sampled_rows`` is None when nothing was sampled; ``unsampled`` then says why.
+    """
+
+    kind: str = "table"
+    name: str = ""
+    database: str | None = None
+    table: str | None = None
     engine: str | None = None
     rows: int | None = None
+    bytes: int | None = None
     columns: tuple[Column, ...] = ()
     data_findings: tuple[DataFinding, ...] = ()
     sampled_rows: int | None = None
+    unsampled: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_name(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("name"):
+            db, table = data.get("database"), data.get("table")
+            parts = [p for p in (db, table) if p is not None]
+            if parts:
+                data = {**data, "name": ".".join(parts)}
+        return data
+
+    @property
+    def label(self) -> str:
+        """The name a finding's ``resource`` field and the console use."""
+        return self.name
 
 
-class Capabilities(_Frozen):
-    """Dangerous capabilities of the scanner's session: True = usable, False = not usable,
-    None = could not tell. Determined from settings, grants and error codes only."""
+class Capabilities(RootModel[dict[str, bool | None]]):
+    """Dangerous capabilities of the scanner's session, by the names the plugin declares
+    (``file``, ``write``, ``ddl``, ``code-execution``, ``config-write``, ...): True = usable,
+    False = not usable, None = could not tell. Decided from settings, grants, ACLs and error
+    codes only - never by exercising them."""
 
-    file: bool | None = None
-    url: bool | None = None
-    remote: bool | None = None
-    write: bool | None = None
-    ddl: bool | None = None
-    extra: Mapping[str, bool | None] = Field(default_factory=dict)
+    model_config = ConfigDict(frozen=True)
+    root: dict[str, bool | None] = Field(default_factory=dict)
+
+    @classmethod
+    def of(cls, **values: bool | None) -> Capabilities:
+        return cls(dict(values))
+
+    def get(self, name: str) -> bool | None:
+        return self.root.get(name)
+
+    def items(self) -> list[tuple[str, bool | None]]:
+        return list(self.root.items())
+
+    @property
+    def usable(self) -> list[str]:
+        return [k for k, v in self.root.items() if v is True]
+
+    @property
+    def undecided(self) -> list[str]:
+        return [k for k, v in self.root.items() if v is None]
+
+
+class Coverage(_Frozen):
+    """How complete the inventory and the sampling of one endpoint are.
+
+    ``listed`` resources are in the report; ``total`` is how many the store holds when it
+    said so (more than ``listed`` when ``cap`` - the listing cap - was hit); ``sampled``
+    were sampled; ``unsampled`` counts the others by reason ("time budget", "engine not
+    read", "sampling budget", ...)."""
+
+    listed: int = 0
+    total: int | None = None
+    cap: int | None = None
+    sampled: int = 0
+    unsampled: dict[str, int] = Field(default_factory=dict)
 
 
 class ServiceReport(_Frozen):
@@ -107,11 +186,19 @@ class ServiceReport(_Frozen):
     ip: str
     port: int
     service: str
-    transport: Transport
+    transport: str
     version: str | None = None
     auth: AuthState = AuthState.UNKNOWN
+    #: the checkable answer that proved auth ``none`` (required for ``none``)
+    proof: str | None = None
     resources: tuple[Resource, ...] = ()
     capabilities: Capabilities = Field(default_factory=Capabilities)
+    coverage: Coverage | None = None
+    #: ``host:port`` of the endpoint of the same server whose report carries the resources
+    #: (one server, one enumeration); None when this report carries its own
+    resources_at: str | None = None
+    #: how this endpoint was told to be the same server as another (evidence, not ports)
+    identity: dict[str, str] = Field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
     @classmethod
@@ -122,10 +209,49 @@ class ServiceReport(_Frozen):
             "ip": endpoint.ip,
             "port": endpoint.port,
             "service": endpoint.service,
-            "transport": endpoint.transport,
+            "transport": str(endpoint.transport),
             "version": endpoint.version,
         }
         return cls(**(base | fields))
+
+
+PreProbeFamily = str
+"""What the shared pre-probe of a port saw (a plugin lists those it speaks in ``protocols``):
+
+``banner``  the server spoke first (MySQL greeting, SSH, SMTP, ...): :attr:`PreProbe.banner`
+``http``    a plain ``GET /`` got an HTTP answer: :attr:`PreProbe.http`
+``https``   the same over TLS (certificates are not checked): :attr:`PreProbe.http`
+``reply``   a non-HTTP answer to ``GET /`` (RESP ``-ERR``, memcached ``ERROR``, a binary
+            error packet, a TLS alert without a TLS service behind): :attr:`PreProbe.reply`
+``silent``  nothing at all within the wait (or closed without a byte)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpAnswer:
+    """The answer to the pre-probe's ``GET /``: status, headers, the body's first bytes."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    tls: bool = False
+
+    def header(self, name: str) -> str | None:
+        low = name.lower()
+        for k, v in self.headers.items():
+            if k.lower() == low:
+                return v
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class PreProbe:
+    """One shared, bounded look at an open port, made once and cached for every plugin."""
+
+    family: PreProbeFamily
+    banner: bytes = b""
+    reply: bytes = b""
+    http: HttpAnswer | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +271,7 @@ class Endpoint:
     ip: str
     port: int
     service: str
-    transport: Transport
+    transport: str
     evidence: str
     version: str | None = None
     details: Mapping[str, str] = field(default_factory=dict)
@@ -161,18 +287,39 @@ class ScanConfig:
     concurrency: int = 256
     per_host_concurrency: int = 32
     max_response_bytes: int = 4 * 1024 * 1024
-    max_tables: int = 500
+    #: resources listed per endpoint (metadata is cheap; bounded by bytes as well)
+    max_resources: int = 50_000
+    #: resources sampled per endpoint, most promising first (names, then size)
+    max_sampled: int = 500
     query_timeout_s: int = 10
+    #: how long the pre-probe waits for a server that speaks first
+    banner_wait: float = 0.5
     user_agent: str = "leakmap/0.1 (read-only exposure scanner)"
 
 
 @dataclass(slots=True)
 class ScanContext:
-    """What a plugin may use: configuration, the swappable network layer, the classifier."""
+    """What a plugin may use: configuration, the swappable network layer, the classifier,
+    and the shared pre-probe of each open port (:meth:`preprobe`, cached)."""
 
     config: ScanConfig
     network: Network
     classifier: Classifier
+    _preprobes: dict[tuple[str, int], Any] = field(default_factory=dict)
+
+    async def preprobe(self, port: OpenPort) -> PreProbe:
+        """The port's pre-probe: made on first use, then served from the cache."""
+        import asyncio
+
+        from leakmap.net.preprobe import preprobe
+
+        key = (port.ip, port.port)
+        task = self._preprobes.get(key)
+        if task is None:
+            task = asyncio.ensure_future(preprobe(self.network, port.ip, port.port, self.config))
+            self._preprobes[key] = task
+        result: PreProbe = await asyncio.shield(task)
+        return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,11 +330,22 @@ class ServiceResult:
 
 @runtime_checkable
 class Service(Protocol):
-    """A service plugin. Identity lives in class constants."""
+    """A service plugin. Identity lives in class constants (see the module docstring)."""
 
     name: ClassVar[str]
     #: port -> the transport usually found there; the default port set is the union.
-    default_ports: ClassVar[Mapping[int, Transport]]
+    default_ports: ClassVar[Mapping[int, str]]
+    #: the pre-probe families this plugin speaks (``banner``, ``http``, ``https``, ``reply``,
+    #: ``silent``)
+    protocols: ClassVar[frozenset[str]]
+    #: URL scheme -> (default port, transport) for targets such as ``redis://host``
+    url_schemes: ClassVar[Mapping[str, tuple[int, str]]]
+    #: capability name -> what it means when usable
+    capabilities: ClassVar[Mapping[str, str]]
+
+    def accepts(self, pre: PreProbe) -> bool:
+        """Pure (no I/O): could this pre-probe be this service, on any port?"""
+        ...
 
     async def fingerprint(self, port: OpenPort, ctx: ScanContext) -> Endpoint | None:
         """Return an Endpoint only on positive evidence; None otherwise. Never raise."""

@@ -11,9 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from importlib.metadata import entry_points
 
-from leakmap.services.base import Service, Transport
+from leakmap.services.base import Service
 
-__all__ = ["ENTRY_POINT_GROUP", "builtin_services", "default_ports", "load_services"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "builtin_services",
+    "default_ports",
+    "load_services",
+    "url_schemes",
+]
 
 ENTRY_POINT_GROUP = "leakmap.services"
 
@@ -40,7 +46,17 @@ def default_ports(services: Mapping[str, type[Service]]) -> dict[int, list[str]]
     """Port -> names of the services that usually listen there (the default port set)."""
     ports: dict[int, list[str]] = {}
     for name, cls in services.items():
-        port_map: Mapping[int, Transport] = cls.default_ports
+        port_map: Mapping[int, str] = cls.default_ports
         for port in port_map:
             ports.setdefault(port, []).append(name)
     return dict(sorted(ports.items()))
+
+
+def url_schemes(services: Mapping[str, type[Service]]) -> dict[str, tuple[int, str]]:
+    """URL scheme -> (default port, transport hint), as the plugins declare them (``http``
+    and ``https`` always; the first plugin to declare a scheme keeps it)."""
+    schemes: dict[str, tuple[int, str]] = {"http": (80, "http"), "https": (443, "https")}
+    for cls in services.values():
+        for scheme, spec in getattr(cls, "url_schemes", {}).items():
+            schemes.setdefault(scheme.lower(), spec)
+    return schemes

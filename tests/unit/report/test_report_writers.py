@@ -19,7 +19,9 @@ from leakmap.report.json import (
     SCHEMA,
     atomic_write_text,
     build_document,
+    dumps,
     load_schema,
+    read_document,
     service_dict,
     write_json,
 )
@@ -69,9 +71,10 @@ def _result(version: str = "18.16.1", table: str = "log_stream") -> ServiceResul
             ),
             Resource(database="analytics", table="page_views", engine=None, rows=None),
         ),
-        capabilities=Capabilities(
-            file=True, url=None, remote=False, write=True, ddl=None, extra={"s3": False}
+        capabilities=Capabilities.of(
+            file=True, url=None, remote=False, write=True, ddl=None, s3=False
         ),
+        proof="SELECT version(), A * B answered with the exact product",
         notes=("pre-RBAC server",),
     )
     findings = (
@@ -123,7 +126,7 @@ def _validator(ref: str | None = None) -> jsonschema.Draft202012Validator:
 def test_json_document_matches_the_contract() -> None:
     doc = build_document(_summary())
     _validator().validate(doc)
-    assert doc["schema"] == SCHEMA == "leakmap.scan/1"
+    assert doc["schema"] == SCHEMA == "leakmap.scan/2"
     assert doc["started"] == "2026-11-26T02:00:00.000Z"
     assert doc["finished"] == "2026-11-26T02:00:03.500Z"
     (service,) = doc["services"]
@@ -138,7 +141,7 @@ def test_json_document_matches_the_contract() -> None:
         "resources",
         "capabilities",
     ]
-    # Capabilities.extra is flattened next to the five fixed keys
+    # capabilities: the names the plugin declared, flat
     assert service["capabilities"] == {
         "file": True,
         "url": None,
@@ -159,14 +162,16 @@ def test_json_document_matches_the_contract() -> None:
     ("path", "value"),
     [
         (("services", 0, "auth"), "secure"),
-        (("services", 0, "transport"), "ftp"),
+        (("services", 0, "transport"), ""),
+        (("services", 0, "proof"), None),  # auth none needs its proof
+        (("services", 0, "resources", 0, "kind"), ""),
         (("services", 0, "port"), 0),
         (("services", 0, "capabilities", "file"), "yes"),
         (("services", 0, "capabilities", "s3"), 1),
         (("services", 0, "resources", 0, "rows"), -1),
         (("services", 0, "resources", 0, "data_findings", 0, "category"), "password"),
         (("findings", 0, "severity"), "severe"),
-        (("schema",), "leakmap.scan/2"),
+        (("schema",), "leakmap.scan/1"),
         (("started",), "yesterday"),
     ],
 )
@@ -188,6 +193,28 @@ def test_schema_requires_service_fields(missing: str) -> None:
     del doc["services"][0][missing]
     with pytest.raises(jsonschema.ValidationError):
         _validator().validate(doc)
+
+
+def test_report_reads_back_into_the_same_models_exactly() -> None:
+    summary = _summary()
+    doc = json.loads(dumps(build_document(summary)))
+    services, findings, ports = read_document(doc)
+    assert services == summary.services
+    assert findings == summary.findings
+    assert ports == summary.open_ports
+    assert services[0].resources[0].name == "chatbot.log_stream"
+    assert services[0].resources[0].kind == "table"
+    # the fields scripts already read keep their names
+    res = doc["services"][0]["resources"][0]
+    assert {"database", "table", "rows", "data_findings"} <= set(res)
+    assert set(res["data_findings"][0]) == {"category", "rule", "count", "example"}
+
+
+def test_read_document_refuses_another_schema() -> None:
+    doc = build_document(_summary())
+    doc["schema"] = "leakmap.scan/1"
+    with pytest.raises(ValueError, match=r"leakmap\.scan/2"):
+        read_document(doc)
 
 
 def test_json_output_is_ascii_and_escapes_control_characters() -> None:

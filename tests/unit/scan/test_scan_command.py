@@ -27,6 +27,7 @@ from leakmap.services.base import (
     AuthState,
     Endpoint,
     OpenPort,
+    PreProbe,
     ScanContext,
     Service,
     ServiceReport,
@@ -59,7 +60,13 @@ def _double(port: int) -> type[Service]:
         """Test double of a service plugin (FAKEDB greeting -> one HIGH finding)."""
 
         name: ClassVar[str] = "fakedb"
-        default_ports: ClassVar[Mapping[int, Transport]] = {port: Transport.NATIVE}
+        default_ports: ClassVar[Mapping[int, str]] = {port: Transport.NATIVE}
+        protocols: ClassVar[frozenset[str]] = frozenset({"banner"})
+        url_schemes: ClassVar[Mapping[str, tuple[int, str]]] = {}
+        capabilities: ClassVar[Mapping[str, str]] = {}
+
+        def accepts(self, pre: PreProbe) -> bool:
+            return pre.banner.startswith(b"FAKEDB ")
 
         async def fingerprint(self, open_port: OpenPort, ctx: ScanContext) -> Endpoint | None:
             reader, writer = await ctx.network.open_tcp(open_port.ip, open_port.port)
@@ -81,8 +88,7 @@ def _double(port: int) -> type[Service]:
 
         async def assess(self, endpoint: Endpoint, ctx: ScanContext) -> ServiceResult:
             report = ServiceReport.for_endpoint(
-                endpoint,
-                auth=AuthState.NONE,
+                endpoint, auth=AuthState.NONE, proof="FAKEDB greeting"
             )
             finding = Finding.make(
                 rule="fakedb.open",

@@ -37,6 +37,7 @@ from leakmap.services.base import (
     AuthState,
     Endpoint,
     OpenPort,
+    PreProbe,
     Resource,
     ScanConfig,
     ScanContext,
@@ -54,10 +55,16 @@ class BannerServiceDouble:
     """Test double of a service plugin: positive evidence = a ``FAKEDB`` greeting."""
 
     name: ClassVar[str] = "fakedb"
-    default_ports: ClassVar[Mapping[int, Transport]] = {}
+    default_ports: ClassVar[Mapping[int, str]] = {}
+    protocols: ClassVar[frozenset[str]] = frozenset({"banner"})
+    url_schemes: ClassVar[Mapping[str, tuple[int, str]]] = {}
+    capabilities: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self) -> None:
         self.fingerprinted: list[int] = []
+
+    def accepts(self, pre: PreProbe) -> bool:
+        return pre.banner.startswith(b"FAKEDB ")
 
     async def fingerprint(self, port: OpenPort, ctx: ScanContext) -> Endpoint | None:
         self.fingerprinted.append(port.port)
@@ -82,6 +89,7 @@ class BannerServiceDouble:
         report = ServiceReport.for_endpoint(
             endpoint,
             auth=AuthState.NONE,
+            proof="the greeting",
             resources=(Resource(database="db", table="t", engine="Log", rows=3),),
         )
         findings = (
@@ -128,7 +136,6 @@ class RaisingFingerprintDouble(BannerServiceDouble):
     """Test double that breaks its contract and raises from fingerprint."""
 
     name: ClassVar[str] = "broken"
-    default_ports: ClassVar[Mapping[int, Transport]] = {}
 
     async def fingerprint(self, port: OpenPort, ctx: ScanContext) -> Endpoint | None:
         raise ValueError(RAW_FAKE_SECRET)
@@ -256,6 +263,11 @@ async def test_pipeline_bounds_assessments() -> None:
     running = peak = 0
 
     class CountingDouble(BannerServiceDouble):
+        protocols: ClassVar[frozenset[str]] = frozenset({"banner", "reply", "silent"})
+
+        def accepts(self, pre: PreProbe) -> bool:
+            return True
+
         async def fingerprint(self, port: OpenPort, ctx: ScanContext) -> Endpoint | None:
             nonlocal running, peak
             running += 1
@@ -288,16 +300,38 @@ async def test_pipeline_bounds_assessments() -> None:
 def test_candidates_claimants_first() -> None:
     class A(BannerServiceDouble):
         name: ClassVar[str] = "a"
-        default_ports: ClassVar[Mapping[int, Transport]] = {6379: Transport.NATIVE}
+        default_ports: ClassVar[Mapping[int, str]] = {6379: Transport.NATIVE}
 
     class B(BannerServiceDouble):
         name: ClassVar[str] = "b"
-        default_ports: ClassVar[Mapping[int, Transport]] = {8123: Transport.HTTP}
+        default_ports: ClassVar[Mapping[int, str]] = {8123: Transport.HTTP}
 
     pipeline = Pipeline([A(), B()], ScanConfig(), Classifier.load())
-    assert [s.name for s in pipeline.candidates(8123)] == ["b", "a"]
-    assert [s.name for s in pipeline.candidates(6379)] == ["a", "b"]
-    assert [s.name for s in pipeline.candidates(1, Transport.HTTP)] == ["b", "a"]
+    fake = PreProbe("banner", banner=b"FAKEDB 1\n")
+    assert [s.name for s in pipeline.candidates(8123, fake)] == ["b", "a"]
+    assert [s.name for s in pipeline.candidates(6379, fake)] == ["a", "b"]
+    assert [s.name for s in pipeline.candidates(1, fake, Transport.HTTP)] == ["b", "a"]
+    # an unrecognised pre-probe: only the port's claimant; a family it does not speak: none
+    other = PreProbe("banner", banner=b"SSH-2.0-OpenSSH_9.6\r\n")
+    assert [s.name for s in pipeline.candidates(6379, other)] == ["a"]
+    assert [s.name for s in pipeline.candidates(1, other)] == []
+    assert pipeline.candidates(6379, PreProbe("http")) == []
+
+
+async def test_unproven_open_claim_becomes_unknown() -> None:
+    """A plugin that says auth none without a proof is never reported open."""
+
+    class Unproven(BannerServiceDouble):
+        async def assess(self, endpoint: Endpoint, ctx: ScanContext) -> ServiceResult:
+            result = await super().assess(endpoint, ctx)
+            return ServiceResult(result.report.model_copy(update={"proof": None}), result.findings)
+
+    pipeline = Pipeline([Unproven()], ScanConfig(), Classifier.load())
+    endpoint = Endpoint("h", "127.0.0.1", 1, "fakedb", Transport.NATIVE, "greeting", "1")
+    result = await pipeline._assess(pipeline.services[0], endpoint)
+    assert result.report.auth is AuthState.UNKNOWN
+    assert [f.rule for f in result.findings] == [INCOMPLETE_RULE]
+    assert "without a checkable proof" in result.report.notes[-1]
 
 
 def _finding(rule: str, severity: Severity, port: int = 1) -> Finding:

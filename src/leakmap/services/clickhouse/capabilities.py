@@ -214,11 +214,12 @@ def decide(inp: CapabilityInputs) -> Capabilities:
             temp = g.has("CREATE TEMPORARY TABLE") or g.has("CREATE")
             value = True if (g.has(source) and temp) else missing(False)
         funcs[name] = value
-    return Capabilities(
-        file=funcs.get("file"),
-        url=funcs.get("url"),
-        remote=funcs.get("remote"),
-        write=write,
-        ddl=ddl,
-        extra={k: v for k, v in funcs.items() if k not in _MAIN},
-    )
+    values: dict[str, bool | None] = {
+        "file": funcs.get("file"),
+        "url": funcs.get("url"),
+        "remote": funcs.get("remote"),
+        "write": write,
+        "ddl": ddl,
+    }
+    values.update((k, v) for k, v in funcs.items() if k not in _MAIN)
+    return Capabilities(values)

@@ -17,7 +17,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from leakmap.sanitize import sanitize
 from leakmap.services.base import AuthState
+from leakmap.services.common.versions import parse_version
 
 __all__ = [
     "AUTH_CODES",
@@ -32,8 +34,6 @@ __all__ = [
 _CODE = re.compile(r"\bCode:\s*(\d{1,6})\b")
 _NAME = re.compile(r"\(([A-Z][A-Z0-9_]{2,60})\)")
 _VERSION_IN_TEXT = re.compile(r"\(version (\d{1,4}(?:\.\d{1,9}){1,3})")
-_VERSION = re.compile(r"^\s*v?(\d{1,4}(?:\.\d{1,9}){1,3})")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 #: code -> (auth state, short reason). 192-195 are 18.x-19.x, 497 and 516 are ~20.x and later.
 #: 497 comes after a successful login: the session exists, only the privilege is missing.
@@ -74,17 +74,8 @@ class ChError:
 
 
 def clean_text(text: str, limit: int = 300) -> str:
-    """Strip control characters and cap the length: hostile text for notes and evidence."""
-    text = _CONTROL.sub("?", text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def parse_version(text: str) -> tuple[int, ...] | None:
-    """``"23.8.2.7"`` -> ``(23, 8, 2, 7)``; None when it is not a version."""
-    m = _VERSION.match(text)
-    if not m:
-        return None
-    return tuple(int(p) for p in m.group(1).split("."))
+    """:func:`leakmap.sanitize.sanitize` capped at ``limit`` (300): the name older callers use."""
+    return sanitize(text, limit)
 
 
 def extract_version(text: str) -> str | None:
@@ -104,7 +95,7 @@ def parse_error(text: str, header_code: str | None = None) -> ChError | None:
     if code is None:
         return None
     if "DB::Exception" not in text and not m:
-        return ChError(code=code, name="", message=clean_text(text), version=None)
+        return ChError(code=code, name="", message=sanitize(text, 300), version=None)
     name_m = _NAME.search(text[:4096])
     message = text
     if "DB::Exception:" in text:
@@ -113,7 +104,7 @@ def parse_error(text: str, header_code: str | None = None) -> ChError | None:
     return ChError(
         code=code,
         name=name_m.group(1) if name_m else "",
-        message=clean_text(message.strip()),
+        message=sanitize(message.strip(), 300),
         version=extract_version(text[:4096]),
     )
 

@@ -8,16 +8,18 @@ ClickHouse fixes a bug on the main line and backports it to maintained branches:
 * a version on a newer branch than the newest fixed one is not affected (23.11.x);
 * a version on any other branch (no backport: 23.4 ... 23.7, 22.x) is affected.
 
-Sources: ClickHouse's security changelog (docs/whats-new/security-changelog) and the GitHub
+The comparison is :mod:`leakmap.services.common.versions`'s. Sources: ClickHouse's security
+changelog (docs/whats-new/security-changelog) and the GitHub
 advisories it links.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 
 from leakmap.findings import Severity
-from leakmap.services.clickhouse.codes import parse_version
+from leakmap.services.common.versions import KnownCve, is_affected
+from leakmap.services.common.versions import affected_by as common_affected_by
 
 __all__ = ["CVES", "KnownCve", "affected_by", "is_affected"]
 
@@ -25,17 +27,7 @@ _ADVISORIES = "https://github.com/ClickHouse/ClickHouse/security/advisories/"
 _CHANGELOG = "https://clickhouse.com/docs/whats-new/security-changelog"
 
 
-@dataclass(frozen=True, slots=True)
-class KnownCve:
-    id: str
-    summary: str
-    severity: Severity
-    fixed_in: tuple[str, ...]
-    unauthenticated: bool = False
-    reference: str = _CHANGELOG
-
-
-CVES: tuple[KnownCve, ...] = (
+_TABLE: tuple[KnownCve, ...] = (
     KnownCve(
         "CVE-2018-14668",
         "remote() table function request forgery via user/password fields",
@@ -164,29 +156,11 @@ CVES: tuple[KnownCve, ...] = (
 )
 
 
-def _pad(v: tuple[int, ...], n: int = 4) -> tuple[int, ...]:
-    return v + (0,) * (n - len(v))
-
-
-def is_affected(version: tuple[int, ...], fixed_in: tuple[str, ...]) -> bool:
-    """Branch-aware: see the module docstring."""
-    fixes = [p for p in (parse_version(f) for f in fixed_in) if p is not None]
-    if not fixes:
-        return False
-    v = _pad(version)
-    branch = v[:2]
-    for f in fixes:
-        if _pad(f)[:2] == branch:
-            return v < _pad(f)
-    newest = max(_pad(f)[:2] for f in fixes)
-    return branch < newest
+CVES: tuple[KnownCve, ...] = tuple(
+    c if c.reference else replace(c, reference=_CHANGELOG) for c in _TABLE
+)
 
 
 def affected_by(version: str | None) -> list[KnownCve]:
-    """Known CVEs for a version string such as ``"18.16.1"``; [] when it does not parse."""
-    if not version:
-        return []
-    parsed = parse_version(version)
-    if parsed is None or len(parsed) < 2:
-        return []
-    return [cve for cve in CVES if is_affected(parsed, cve.fixed_in)]
+    """Known ClickHouse CVEs for a version string such as ``"18.16.1"``."""
+    return common_affected_by(version, CVES)

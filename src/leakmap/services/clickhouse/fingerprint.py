@@ -32,8 +32,9 @@ import httpx
 
 from leakmap.errors import ProbeError
 from leakmap.net.bounded import Network, fetch_bounded
+from leakmap.sanitize import sanitize
 from leakmap.services.base import AuthState, ScanConfig, Transport
-from leakmap.services.clickhouse.codes import auth_from_code, clean_text, parse_error, parse_version
+from leakmap.services.clickhouse.codes import auth_from_code, parse_error, parse_version
 from leakmap.services.clickhouse.http import QUERY_ID_PREFIX, has_clickhouse_headers, to_rows
 from leakmap.services.clickhouse.native import NativeException, NativeHello, handshake
 from leakmap.services.clickhouse.query import judge_proof, proof_statement
@@ -70,9 +71,9 @@ class Probe:
     silent: bool = False
 
 
-def transport_order(port: int, default_ports: Mapping[int, Transport]) -> list[Transport]:
+def transport_order(port: int, default_ports: Mapping[int, str]) -> list[Transport]:
     """The port's usual transport first, then the other cheap ones."""
-    first = default_ports.get(port, Transport.HTTP)
+    first = Transport(default_ports.get(port, Transport.HTTP))
     base = {
         Transport.INTERSERVER: Transport.HTTP,
         Transport.PROMETHEUS: Transport.HTTP,
@@ -146,7 +147,7 @@ def _header_details(headers: httpx.Headers) -> dict[str, str]:
     out: dict[str, str] = {}
     for key in ("X-ClickHouse-Server-Display-Name", "X-ClickHouse-Timezone"):
         if key in headers:
-            out[key.removeprefix("X-ClickHouse-").lower()] = clean_text(headers[key], 120)
+            out[key.removeprefix("X-ClickHouse-").lower()] = sanitize(headers[key], 120)
     return out
 
 
@@ -256,12 +257,12 @@ async def probe_native(
     if isinstance(packet, NativeHello):
         details = {"revision": str(packet.revision)}
         if packet.timezone is not None:
-            details["timezone"] = clean_text(packet.timezone, 64)
+            details["timezone"] = sanitize(packet.timezone, 64)
         if packet.display_name:
-            details["display-name"] = clean_text(packet.display_name, 120)
+            details["display-name"] = sanitize(packet.display_name, 120)
         return Probe(
             transport,
-            evidence=f"native Hello from {clean_text(packet.name, 40)}",
+            evidence=f"native Hello from {sanitize(packet.name, 40)}",
             version=packet.version,
             auth=AuthState.NONE,
             details=details,

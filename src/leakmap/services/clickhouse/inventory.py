@@ -21,8 +21,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from leakmap.sanitize import sanitize
 from leakmap.services.base import Column, ScanConfig
-from leakmap.services.clickhouse.codes import clean_text
 from leakmap.services.clickhouse.http import ChHttp
 from leakmap.services.clickhouse.safety import quote_ident, quote_string
 from leakmap.services.clickhouse.tsv import parse_tsv
@@ -105,7 +105,7 @@ async def list_tables(
     )
     if dbs.ok:
         names = [r[0] for r in parse_tsv(dbs.body) if r and r[0] is not None]
-        shown = ", ".join(clean_text(n, 60) for n in names[:20])
+        shown = ", ".join(sanitize(n, 60) for n in names[:20])
         more = ", ..." if len(names) > 20 else ""
         notes.append(f"databases ({len(names)}): {shown}{more}")
     tcols = features.get("tables", set())
@@ -117,8 +117,9 @@ async def list_tables(
     where = db_where
     if "is_temporary" in tcols:
         where += " AND is_temporary = 0"
+    cap = config.max_resources + 1
     res = await ch.query(
-        f"SELECT {', '.join(select)} FROM system.tables WHERE {where} LIMIT {config.max_tables + 1}"  # noqa: S608 - constants, quote_*()
+        f"SELECT {', '.join(select)} FROM system.tables WHERE {where} LIMIT {cap}"  # noqa: S608 - constants, quote_*()
     )
     if not res.ok:
         code = res.error.code if res.error else res.status
@@ -131,10 +132,10 @@ async def list_tables(
         rows = _int(row[3]) if has_total_rows and len(row) > 3 else None
         tables.append(TableInfo(row[0], row[1], row[2], rows))
     seen = len(tables)
-    if seen > config.max_tables:
-        tables = tables[: config.max_tables]
+    if seen > config.max_resources:
+        tables = tables[: config.max_resources]
         notes.append(
-            f"more than {config.max_tables} tables: only the first {config.max_tables} listed"
+            f"more than {config.max_resources} tables: only the first {config.max_resources} listed"
         )
     by_key = {(t.database, t.table): t for t in tables}
 
@@ -142,7 +143,7 @@ async def list_tables(
         parts = await ch.query(
             "SELECT database, table, sum(rows) FROM system.parts WHERE active AND "  # noqa: S608 - constants, quote_*()
             f"database NOT IN ({_hidden_list()}) GROUP BY database, table "
-            f"LIMIT {config.max_tables * 4 + 1}"
+            f"LIMIT {config.max_resources * 4 + 1}"
         )
         if parts.ok:
             for row in parse_tsv(parts.body, truncated=parts.truncated):

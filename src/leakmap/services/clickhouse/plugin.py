@@ -38,7 +38,6 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import ClassVar
@@ -47,6 +46,7 @@ import httpx
 
 from leakmap.errors import ProbeError
 from leakmap.findings import Finding, Severity
+from leakmap.sanitize import sanitize
 from leakmap.services.base import (
     AuthState,
     Capabilities,
@@ -54,6 +54,7 @@ from leakmap.services.base import (
     DataFinding,
     Endpoint,
     OpenPort,
+    PreProbe,
     Resource,
     ScanContext,
     ServiceReport,
@@ -61,7 +62,6 @@ from leakmap.services.base import (
     Transport,
 )
 from leakmap.services.clickhouse.capabilities import decide, read_inputs
-from leakmap.services.clickhouse.codes import clean_text
 from leakmap.services.clickhouse.cves import affected_by
 from leakmap.services.clickhouse.fingerprint import (
     Probe,
@@ -71,7 +71,6 @@ from leakmap.services.clickhouse.fingerprint import (
 )
 from leakmap.services.clickhouse.http import ChHttp
 from leakmap.services.clickhouse.inventory import (
-    Sample,
     TableInfo,
     detect_features,
     is_sampleable,
@@ -79,88 +78,23 @@ from leakmap.services.clickhouse.inventory import (
     sample_table,
 )
 from leakmap.services.clickhouse.query import prove_open
-from leakmap.services.clickhouse.rules import make_finding
+from leakmap.services.clickhouse.rules import CATALOGUE, make_finding
 from leakmap.services.clickhouse.safety import UnsafeStatement
 from leakmap.services.clickhouse.tsv import parse_tsv
+from leakmap.services.common.sample import classify_sample
 
-__all__ = ["ClickHouse", "classify_sample"]
+__all__ = ["ClickHouse"]
 
 _HTTP_TRANSPORTS = (Transport.HTTP, Transport.HTTPS)
 _NATIVE_TRANSPORTS = (Transport.NATIVE, Transport.NATIVE_TLS)
-_DATA_RULE = {
-    DataCategory.SECRET: "clickhouse.data.secret",
-    DataCategory.CHAT: "clickhouse.data.chat",
-    DataCategory.PII: "clickhouse.data.pii",
-    DataCategory.INFRASTRUCTURE: "clickhouse.data.infrastructure",
-}
-_MIN_CELL = 4
-_MAX_JSON_CELL = 256 * 1024
-
-
-def _json_leaves(value: object, out: list[str], depth: int = 0) -> None:
-    if depth > 32 or len(out) > 10_000:
-        return
-    if isinstance(value, str):
-        out.append(value)
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            out.append(str(k))
-            _json_leaves(v, out, depth + 1)
-    elif isinstance(value, list):
-        for v in value:
-            _json_leaves(v, out, depth + 1)
-
-
-def _cell_texts(cell: str) -> list[str]:
-    """The cell itself, plus its decoded string leaves when it is JSON with escapes."""
-    texts = [cell]
-    stripped = cell.lstrip()
-    if stripped[:1] in ("{", "[") and "\\" in cell and len(cell) <= _MAX_JSON_CELL:
-        try:
-            parsed = json.loads(cell)
-        except (ValueError, RecursionError):
-            return texts
-        leaves: list[str] = []
-        _json_leaves(parsed, leaves)
-        decoded = "\n".join(leaves)
-        if decoded and decoded != cell:
-            texts.append(decoded)
-    return texts
-
-
-def classify_sample(sample: Sample, ctx: ScanContext) -> tuple[DataFinding, ...]:
-    """Classify every cell of a sample; aggregate per (category, rule) with a redacted example.
-
-    Raw values never leave this function: only counts and ``Match.redacted``.
-    """
-    texts: list[str] = []
-    owner: list[int] = []
-    for i, row in enumerate(sample.rows):
-        for cell in row:
-            if cell is None or len(cell) < _MIN_CELL:
-                continue
-            for t in _cell_texts(cell):
-                texts.append(t)
-                owner.append(i)
-    if not texts:
-        return ()
-    results = ctx.classifier.scan_many(texts)
-    seen: set[tuple[int, str, str]] = set()
-    counts: dict[tuple[DataCategory, str], int] = {}
-    examples: dict[tuple[DataCategory, str], str] = {}
-    for row_index, matches in zip(owner, results, strict=True):
-        for m in matches:
-            key = (row_index, m.rule, m.redacted)
-            if key in seen:
-                continue
-            seen.add(key)
-            agg = (DataCategory(m.category), m.rule)
-            counts[agg] = counts.get(agg, 0) + 1
-            examples.setdefault(agg, m.redacted)
-    return tuple(
-        DataFinding(category=cat, rule=rule, count=n, example=examples[(cat, rule)])
-        for (cat, rule), n in sorted(counts.items(), key=lambda kv: (kv[0][0], -kv[1], kv[0][1]))
-    )
+_PRE_MARKERS = (
+    b"is for clickhouse-client",
+    b"-ClickHouse",
+    b"DB::Exception",
+    b"ClickHouseProfileEvents_",
+    b"ClickHouseMetrics_",
+    b"There is no handle",
+)
 
 
 def _base_url(ip: str, port: int, tls: bool) -> str:
@@ -172,7 +106,21 @@ class ClickHouse:
     """ClickHouse (HTTP, HTTPS, native, native TLS, MySQL wire, interserver, Prometheus)."""
 
     name: ClassVar[str] = "clickhouse"
-    default_ports: ClassVar[Mapping[int, Transport]] = MappingProxyType(
+    protocols: ClassVar[frozenset[str]] = frozenset({"http", "https", "reply", "banner", "silent"})
+    url_schemes: ClassVar[Mapping[str, tuple[int, str]]] = MappingProxyType(
+        {"clickhouse": (9000, Transport.NATIVE), "clickhouses": (9440, Transport.NATIVE_TLS)}
+    )
+    capabilities: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {
+            "file": "file() reads files on the server",
+            "url": "url() makes the server send HTTP requests",
+            "remote": "remote() makes the server query other servers",
+            "write": "INSERT allowed",
+            "ddl": "CREATE / ALTER / DROP allowed",
+            "executable": "executable() runs scripts on the server",
+        }
+    )
+    default_ports: ClassVar[Mapping[int, str]] = MappingProxyType(
         {
             8123: Transport.HTTP,
             8443: Transport.HTTPS,
@@ -186,6 +134,18 @@ class ClickHouse:
     )
 
     # ------------------------------------------------------------------ fingerprint
+    def accepts(self, pre: PreProbe) -> bool:
+        """ClickHouse-looking pre-probes: X-ClickHouse-* headers or ``Ok.`` on ``GET /``, the
+        native port's "is for clickhouse-client" text, a ``-ClickHouse`` MySQL greeting, the
+        interserver/404 texts, or ClickHouse metric names."""
+        if pre.http is not None:
+            if any(k.lower().startswith("x-clickhouse-") for k in pre.http.headers):
+                return True
+            body = pre.http.body[:65536]
+            return body == b"Ok.\n" or any(m in body for m in _PRE_MARKERS)
+        raw = pre.banner or pre.reply
+        return any(m in raw for m in _PRE_MARKERS)
+
     async def fingerprint(self, port: OpenPort, ctx: ScanContext) -> Endpoint | None:
         """Positive evidence only; None otherwise. Bounded in time; never raises."""
         cfg = ctx.config
@@ -272,7 +232,8 @@ class ClickHouse:
                 "interserver (replication) HTTP port: it serves data parts to replicas; "
                 "credentials (interserver_http_credentials) were not tested"
             )
-        return self._report(endpoint, endpoint.version, auth, notes=notes)
+        proof = "GET /metrics answered with ClickHouse metric series" if auth else None
+        return self._report(endpoint, endpoint.version, auth, notes=notes, proof=proof)
 
     def _report(
         self,
@@ -283,12 +244,14 @@ class ClickHouse:
         resources: tuple[Resource, ...] = (),
         capabilities: Capabilities | None = None,
         notes: list[str] | None = None,
+        proof: str | None = None,
     ) -> ServiceReport:
         return ServiceReport.for_endpoint(
             endpoint,
             service=self.name,
             version=version,
             auth=auth,
+            proof=proof if auth is AuthState.NONE else None,
             resources=resources,
             capabilities=capabilities or Capabilities(),
             notes=tuple(notes or ()),
@@ -328,7 +291,8 @@ class ClickHouse:
                     "or 8443): leakmap reads tables over HTTP only, so no tables were listed "
                     "here - but clickhouse-client without a password can read everything"
                 )
-        return self._report(endpoint, version, auth, notes=notes)
+        proof = "a fully parsed server Hello to user 'default' with an empty password"
+        return self._report(endpoint, version, auth, notes=notes, proof=proof)
 
     async def _assess_http(self, endpoint: Endpoint, ctx: ScanContext) -> ServiceReport:
         cfg = ctx.config
@@ -366,7 +330,14 @@ class ClickHouse:
             if ch.refused and not refused_first:
                 notes.append("settings refused by the server: " + ", ".join(sorted(ch.refused)))
             return self._report(
-                endpoint, version, auth, resources=resources, capabilities=caps, notes=notes
+                endpoint,
+                version,
+                auth,
+                resources=resources,
+                capabilities=caps,
+                notes=notes,
+                proof="SELECT version(), A * B with random A and B answered, complete, "
+                "with the exact product",
             )
 
     async def _enumerate(
@@ -390,7 +361,7 @@ class ClickHouse:
             findings: tuple[DataFinding, ...] = ()
             sampled: int | None = None
             if not is_sampleable(t.engine):
-                key = clean_text(t.engine or "?", 40)
+                key = sanitize(t.engine or "?", 40)
                 skipped_engines[key] = skipped_engines.get(key, 0) + 1
             elif loop.time() > deadline:
                 out_of_time += 1
@@ -399,20 +370,21 @@ class ClickHouse:
                     sample = await sample_table(ch, t, cfg)
                 except (TimeoutError, httpx.HTTPError, ProbeError, UnsafeStatement) as exc:
                     notes.append(
-                        f"{clean_text(t.database, 60)}.{clean_text(t.table, 60)}: sample failed "
+                        f"{sanitize(t.database, 60)}.{sanitize(t.table, 60)}: sample failed "
                         f"({type(exc).__name__})"
                     )
                 else:
                     if sample.error:
                         notes.append(
-                            f"{clean_text(t.database, 60)}.{clean_text(t.table, 60)}: sample "
+                            f"{sanitize(t.database, 60)}.{sanitize(t.table, 60)}: sample "
                             f"refused ({sample.error})"
                         )
                     else:
                         sampled = len(sample.rows)
-                        findings = classify_sample(sample, ctx)
+                        findings = classify_sample(sample.rows, ctx.classifier)
             resources.append(
                 Resource(
+                    kind="table",
                     database=t.database,
                     table=t.table,
                     engine=t.engine,
@@ -434,7 +406,7 @@ class ClickHouse:
             users = await ch.query("SELECT name FROM system.users LIMIT 51")
             if users.ok:
                 names = [r[0] for r in parse_tsv(users.body) if r and r[0]]
-                shown = ", ".join(clean_text(n, 40) for n in names[:10])
+                shown = ", ".join(sanitize(n, 40) for n in names[:10])
                 more_users = "" if len(names) <= 10 else ", ..."
                 count = str(len(names)) if len(names) <= 50 else "more than 50"
                 notes.append(f"system.users lists {count} users: {shown}{more_users}")
@@ -483,31 +455,13 @@ class ClickHouse:
             out.append(
                 make_finding("clickhouse.auth-unknown", host=host, port=port, evidence=reason)
             )
-        for r in report.resources:
-            by_cat: dict[DataCategory, list[DataFinding]] = {}
-            for df in r.data_findings:
-                by_cat.setdefault(df.category, []).append(df)
-            name = f"{clean_text(r.database, 80)}.{clean_text(r.table, 80)}"
-            for cat, dfs in by_cat.items():
-                total = sum(d.count for d in dfs)
-                top = sorted(dfs, key=lambda d: -d.count)[:5]
-                listed = ", ".join(f"{d.rule} x{d.count} ({d.example})" for d in top)
-                out.append(
-                    make_finding(
-                        _DATA_RULE[cat],
-                        host=host,
-                        port=port,
-                        resource=f"{r.database}.{r.table}",
-                        evidence=f"{name}: {total} {cat.value} matches in "
-                        f"{r.sampled_rows or 0} sampled rows - {listed}",
-                    )
-                )
+        out.extend(CATALOGUE.data_findings(report))
         caps = report.capabilities
         basis = "from the session's settings/grants"
         for rule_id, usable, evidence in (
-            ("write", caps.write, f"INSERT allowed for the anonymous session ({basis})"),
-            ("ddl", caps.ddl, f"DDL allowed for the anonymous session ({basis})"),
-            ("file", caps.file, f"file() table function usable ({basis}; not executed)"),
+            ("write", caps.get("write"), f"INSERT allowed for the anonymous session ({basis})"),
+            ("ddl", caps.get("ddl"), f"DDL allowed for the anonymous session ({basis})"),
+            ("file", caps.get("file"), f"file() table function usable ({basis}; not executed)"),
         ):
             if usable:
                 out.append(
@@ -515,8 +469,11 @@ class ClickHouse:
                         f"clickhouse.capability.{rule_id}", host=host, port=port, evidence=evidence
                     )
                 )
-        others = [n for n, v in (("url", caps.url), ("remote", caps.remote)) if v]
-        others += [n for n, v in sorted(caps.extra.items()) if v]
+        main = ("url", "remote")
+        others = [n for n in main if caps.get(n)]
+        others += sorted(
+            n for n, v in caps.items() if v and n not in (*main, "write", "ddl", "file")
+        )
         if others:
             out.append(
                 make_finding(
@@ -539,21 +496,19 @@ class ClickHouse:
                     host=host,
                     port=port,
                     severity=worst,
-                    title=f"ClickHouse {clean_text(report.version or '', 40)} has "
+                    title=f"ClickHouse {sanitize(report.version or '', 40)} has "
                     f"{len(cves)} known vulnerabilities",
-                    evidence=f"version {clean_text(report.version or '', 40)}: {listed}",
+                    evidence=f"version {sanitize(report.version or '', 40)}: {listed}",
                     extra_references=tuple(sorted({c.reference for c in cves})),
                 )
             )
-        exposed = {
-            Transport.INTERSERVER: "clickhouse.exposed-interserver",
-            Transport.PROMETHEUS: "clickhouse.exposed-prometheus",
-            Transport.MYSQL: "clickhouse.exposed-mysql-wire",
-        }.get(t)
+        exposed: str | None = {
+            str(Transport.INTERSERVER): "clickhouse.exposed-interserver",
+            str(Transport.PROMETHEUS): "clickhouse.exposed-prometheus",
+            str(Transport.MYSQL): "clickhouse.exposed-mysql-wire",
+        }.get(str(t))
         if exposed:
             out.append(
-                make_finding(
-                    exposed, host=host, port=port, evidence=f"{t.value} interface answered"
-                )
+                make_finding(exposed, host=host, port=port, evidence=f"{t} interface answered")
             )
         return out

@@ -1,4 +1,6 @@
-"""The ClickHouse finding rules: metadata as data, next to the code that raises them.
+"""The ClickHouse finding rules: metadata as data, next to the code that raises them
+(:class:`~leakmap.services.common.catalogue.Catalogue`; the ``clickhouse.data.*`` rules are
+the generic data rules every plugin gets).
 
 Each rule has a stable id, a default severity, a title template, remediation and references,
 validated by :class:`RuleMeta`. :func:`make_finding` builds a
@@ -15,11 +17,10 @@ What the plugin reports, for example against the lab::
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
-
 from leakmap.findings import Finding, Severity
+from leakmap.services.common.catalogue import Catalogue, RuleMeta, rule
 
-__all__ = ["RULES", "RuleMeta", "make_finding"]
+__all__ = ["CATALOGUE", "RULES", "RuleMeta", "make_finding"]
 
 _DOCS = "https://clickhouse.com/docs/"
 _SEC = _DOCS + "operations/settings/settings-users"
@@ -27,27 +28,10 @@ _PERMS = _DOCS + "operations/settings/permissions-for-queries"
 _NET = _DOCS + "operations/server-configuration-parameters/settings#listen_host"
 
 
-class RuleMeta(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    id: str
-    severity: Severity
-    title: str
-    remediation: str
-    references: tuple[str, ...] = ()
-
-
-def _r(
-    id: str, severity: Severity, title: str, remediation: str, *refs: str
-) -> tuple[str, RuleMeta]:
-    return id, RuleMeta(
-        id=id, severity=severity, title=title, remediation=remediation, references=refs
-    )
-
-
-RULES: dict[str, RuleMeta] = dict(
+CATALOGUE = Catalogue(
+    "clickhouse",
     (
-        _r(
+        rule(
             "clickhouse.open-access",
             Severity.HIGH,
             "ClickHouse accepts the default user without a password",
@@ -57,7 +41,7 @@ RULES: dict[str, RuleMeta] = dict(
             _SEC,
             _NET,
         ),
-        _r(
+        rule(
             "clickhouse.auth-unknown",
             Severity.LOW,
             "ClickHouse is reachable but its authentication state could not be determined",
@@ -65,51 +49,21 @@ RULES: dict[str, RuleMeta] = dict(
             "the port with a firewall if it does not need to be reachable.",
             _SEC,
         ),
-        _r(
-            "clickhouse.data.secret",
-            Severity.CRITICAL,
-            "Exposed table holds secrets (API keys, tokens, passwords)",
-            "Close access first, then rotate every credential found in the table and stop "
-            "logging secrets (redact at the source).",
-            _SEC,
-        ),
-        _r(
-            "clickhouse.data.chat",
-            Severity.CRITICAL,
-            "Exposed table holds LLM chat history",
-            "Close access, review what users' conversations were exposed and notify as your "
-            "obligations require; keep chat logs out of shared analytics stores.",
-            _SEC,
-        ),
-        _r(
-            "clickhouse.data.pii",
-            Severity.HIGH,
-            "Exposed table holds personal data",
-            "Close access, assess the exposure of personal data, minimise what is stored.",
-            _SEC,
-        ),
-        _r(
-            "clickhouse.data.infrastructure",
-            Severity.MEDIUM,
-            "Exposed table reveals internal infrastructure (hosts, paths, stack traces)",
-            "Close access; internal hostnames, addresses and paths help an attacker move on.",
-            _SEC,
-        ),
-        _r(
+        rule(
             "clickhouse.capability.write",
             Severity.CRITICAL,
             "Anonymous session can write data (INSERT)",
             "Give the exposed user the readonly profile (readonly=1) or revoke INSERT.",
             _PERMS,
         ),
-        _r(
+        rule(
             "clickhouse.capability.ddl",
             Severity.CRITICAL,
             "Anonymous session can run DDL (create, alter, drop tables)",
             "Set readonly=1 or allow_ddl=0 for the exposed user, or revoke CREATE/ALTER/DROP.",
             _PERMS,
         ),
-        _r(
+        rule(
             "clickhouse.capability.file",
             Severity.CRITICAL,
             "file() table function usable: server files can be read",
@@ -117,7 +71,7 @@ RULES: dict[str, RuleMeta] = dict(
             _DOCS + "sql-reference/table-functions/file",
             _PERMS,
         ),
-        _r(
+        rule(
             "clickhouse.capability.table-functions",
             Severity.HIGH,
             "Network or command table functions usable (url, remote, executable, ...)",
@@ -126,14 +80,14 @@ RULES: dict[str, RuleMeta] = dict(
             _DOCS + "sql-reference/table-functions",
             _PERMS,
         ),
-        _r(
+        rule(
             "clickhouse.known-cves",
             Severity.MEDIUM,
             "ClickHouse version with known vulnerabilities",
             "Upgrade to a maintained release that carries the fixes.",
             "https://clickhouse.com/docs/whats-new/security-changelog",
         ),
-        _r(
+        rule(
             "clickhouse.exposed-interserver",
             Severity.MEDIUM,
             "ClickHouse interserver (replication) port reachable",
@@ -141,22 +95,25 @@ RULES: dict[str, RuleMeta] = dict(
             "interserver_http_credentials.",
             _DOCS + "operations/server-configuration-parameters/settings#interserver_http_port",
         ),
-        _r(
+        rule(
             "clickhouse.exposed-prometheus",
             Severity.LOW,
             "ClickHouse Prometheus metrics reachable without authentication",
             "Expose /metrics only to the monitoring network.",
             _DOCS + "operations/server-configuration-parameters/settings#prometheus",
         ),
-        _r(
+        rule(
             "clickhouse.exposed-mysql-wire",
             Severity.MEDIUM,
             "ClickHouse MySQL-protocol port reachable (another login surface)",
             "Disable mysql_port if unused, or firewall it; it accepts the same users.",
             _DOCS + "interfaces/mysql",
         ),
-    )
+    ),
+    data_noun="table",
+    data_references=(_SEC,),
 )
+RULES: dict[str, RuleMeta] = CATALOGUE.rules
 
 
 def make_finding(
@@ -171,16 +128,13 @@ def make_finding(
     extra_references: tuple[str, ...] = (),
 ) -> Finding:
     """A finding for a known rule; ``severity``/``title`` override the defaults when given."""
-    meta = RULES[rule]
-    return Finding.make(
-        rule=rule,
-        severity=severity or meta.severity,
+    return CATALOGUE.finding(
+        rule,
         host=host,
         port=port,
-        service="clickhouse",
-        resource=resource,
-        title=title or meta.title,
         evidence=evidence,
-        remediation=meta.remediation,
-        references=meta.references + extra_references,
+        resource=resource,
+        severity=severity,
+        title=title,
+        extra_references=extra_references,
     )

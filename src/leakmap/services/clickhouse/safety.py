@@ -1,137 +1,29 @@
-"""Read-only by construction: the one gate every SQL statement passes, and safe quoting.
-
-:func:`guard_sql` refuses (raises :class:`UnsafeStatement`) anything that is not a single
-``SELECT`` / ``SHOW`` / ``DESCRIBE`` / ``DESC`` / ``EXISTS`` statement (not even
-``WITH ... SELECT``: the scanner never needs it, and refusing it keeps the check simple).
-Comments and whitespace are stripped first; string literals and quoted identifiers are
-skipped when looking for a ``;`` that is followed by more text.
-Names that come from a scanned server are hostile: :func:`quote_ident` backtick-quotes them
-with every special character escaped, so a table called ``x` ; DROP TABLE y`` stays a name.
+"""ClickHouse's side of the statement guard: :func:`guard_sql` (shared by every SQL plugin,
+:mod:`leakmap.services.common.sqlguard`) and ClickHouse's own quoting of hostile names.
 
 Example::
 
-    >>> guard_sql("  -- probe\\n SELECT 1")
-    'SELECT 1'
-    >>> guard_sql("INSERT INTO t VALUES (1)")
-    Traceback (most recent call last):
-    ...
-    leakmap.services.clickhouse.safety.UnsafeStatement: refused: not a read statement (INSERT)
+    >>> quote_ident("x` ; DROP TABLE y")
+    '`x\\\\` ; DROP TABLE y`'
 """
 
 from __future__ import annotations
 
-import re
-
-from leakmap.errors import LeakmapError
+from leakmap.services.common.sqlguard import (
+    ALLOWED_KEYWORDS,
+    CLICKHOUSE,
+    UnsafeStatement,
+    guard_sql,
+)
 
 __all__ = ["ALLOWED_KEYWORDS", "UnsafeStatement", "guard_sql", "quote_ident", "quote_string"]
-
-#: The first keyword of every statement the scanner may send.
-ALLOWED_KEYWORDS = frozenset({"SELECT", "SHOW", "DESCRIBE", "DESC", "EXISTS"})
-
-_FIRST_WORD = re.compile(r"[A-Za-z]+")
-
-
-class UnsafeStatement(LeakmapError):
-    """A statement that is not a single read statement; it is never sent."""
-
-
-def _strip(sql: str) -> str:
-    """Remove comments outside literals; refuse unterminated literals or comments."""
-    out: list[str] = []
-    i, n = 0, len(sql)
-    while i < n:
-        c = sql[i]
-        if c in "'\"`":
-            j = i + 1
-            while j < n:
-                if sql[j] == "\\":
-                    j += 2
-                    continue
-                if sql[j] == c:
-                    if j + 1 < n and sql[j + 1] == c:  # doubled quote inside a literal
-                        j += 2
-                        continue
-                    break
-                j += 1
-            if j >= n:
-                raise UnsafeStatement("refused: unterminated quoted text")
-            out.append(sql[i : j + 1])
-            i = j + 1
-        elif sql.startswith("--", i):
-            j = sql.find("\n", i)
-            i = n if j < 0 else j + 1
-            out.append(" ")
-        elif sql.startswith("/*", i):
-            j = sql.find("*/", i + 2)
-            if j < 0:
-                raise UnsafeStatement("refused: unterminated comment")
-            i = j + 2
-            out.append(" ")
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
-
-
-def _semicolon_outside_literals(sql: str) -> int:
-    """Index of the first ``;`` outside quotes, or -1 (``sql`` is already comment-free)."""
-    quote: str | None = None
-    i = 0
-    while i < len(sql):
-        c = sql[i]
-        if quote:
-            if c == "\\":
-                i += 2
-                continue
-            if c == quote:
-                quote = None
-        elif c in "'\"`":
-            quote = c
-        elif c == ";":
-            return i
-        i += 1
-    return -1
-
-
-def guard_sql(sql: str) -> str:
-    """Return the cleaned statement if it is one read statement; raise UnsafeStatement otherwise."""
-    if "\x00" in sql:
-        raise UnsafeStatement("refused: NUL byte in statement")
-    body = _strip(sql).strip()
-    semi = _semicolon_outside_literals(body)
-    if semi >= 0:
-        if body[semi + 1 :].strip():
-            raise UnsafeStatement("refused: more than one statement")
-        body = body[:semi].rstrip()
-    m = _FIRST_WORD.match(body)
-    if not m:
-        raise UnsafeStatement("refused: empty or unrecognised statement")
-    word = m.group(0).upper()
-    if word not in ALLOWED_KEYWORDS:
-        raise UnsafeStatement(f"refused: not a read statement ({word[:20]})")
-    if re.search(r"\bINTO\s+OUTFILE\b", body, re.IGNORECASE):
-        raise UnsafeStatement("refused: INTO OUTFILE writes a file")
-    return body
-
-
-_IDENT_ESCAPES = str.maketrans(
-    {"`": "\\`", "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\x00": "\\0"}
-)
 
 
 def quote_ident(name: str) -> str:
     """Backtick-quote an identifier from a hostile server; every special character escaped."""
-    return "`" + name.translate(_IDENT_ESCAPES) + "`"
+    return CLICKHOUSE.ident(name)
 
 
 def quote_string(value: str) -> str:
     """Single-quote a string literal; backslash and quote escaped."""
-    escaped = (
-        value.replace("\\", "\\\\")
-        .replace("'", "\\'")
-        .replace("\n", "\\n")
-        .replace("\r", "\\r")
-        .replace("\x00", "\\0")
-    )
-    return f"'{escaped}'"
+    return CLICKHOUSE.string(value)
