@@ -90,7 +90,7 @@ def _service_view(report: ServiceReport) -> dict[str, Any]:
         "endpoint": where(report.host, report.port),
         "ip": report.ip if report.ip != report.host else "",
         "service": report.service,
-        "transport": report.transport.value,
+        "transport": str(report.transport),
         "version": report.version,
         "auth": report.auth.value,
         "capabilities": _capabilities(report),

@@ -37,7 +37,6 @@ __all__ = [
 ]
 
 MAX_BYTES = 256 * 1024 * 1024
-_FIXED_CAPS = ("file", "url", "remote", "write", "ddl")
 
 
 class ResultFileError(UsageError):
@@ -102,9 +101,13 @@ def _service(data: Any) -> ServiceReport:
     if not isinstance(data, dict):
         raise ValueError("a service is not an object")
     data = dict(data)
+    # leakmap.scan/2 writes the declared capability names flat; /1 wrote the same keys flat
+    # (an older in-memory shape nested extras under "extra")
     caps = dict(data.get("capabilities") or {})
-    fixed = {k: caps.pop(k, None) for k in _FIXED_CAPS}
-    data["capabilities"] = {**fixed, "extra": caps}
+    extra = caps.pop("extra", None)
+    if isinstance(extra, dict):
+        caps.update(extra)
+    data["capabilities"] = caps
     return ServiceReport.model_validate(data)
 
 

@@ -51,7 +51,7 @@ def hostile_summary() -> ScanSummary:
                 ),
             ),
         ),
-        capabilities=Capabilities(file=True, url=None, remote=False, write=False, ddl=False),
+        capabilities=Capabilities.of(file=True, url=None, remote=False, write=False, ddl=False),
     )
     findings = (
         make_finding(
