@@ -37,8 +37,14 @@ from leakmap.classify import Classifier
 from leakmap.lab.addresses import ports_free, random_loopback
 from leakmap.lab.clickhouse import ClickHouseInstance
 from leakmap.pipeline import Pipeline, ScanSummary
-from leakmap.services.base import Endpoint, OpenPort, ScanConfig, ScanContext, ServiceResult
-from leakmap.services.base import Transport as T
+from leakmap.services.base import (
+    Endpoint,
+    OpenPort,
+    PreProbe,
+    ScanConfig,
+    ScanContext,
+    ServiceResult,
+)
 from leakmap.services.registry import default_ports, load_services
 from leakmap.targets import ScanHost
 
@@ -207,8 +213,14 @@ class LeakyPlugin:
     """A plugin written to reach outside the scope on every port it sees."""
 
     name: ClassVar[str] = "leaky"
-    default_ports: ClassVar[Mapping[int, T]] = {}
+    default_ports: ClassVar[Mapping[int, str]] = {}
+    protocols: ClassVar[frozenset[str]] = frozenset({"banner", "http", "https", "reply", "silent"})
+    url_schemes: ClassVar[Mapping[str, tuple[int, str]]] = {}
+    capabilities: ClassVar[Mapping[str, str]] = {}
     outside: ClassVar[tuple[str, int]] = ("", 0)
+
+    def accepts(self, pre: PreProbe) -> bool:
+        return True  # every pre-probe: the fingerprint must run for the guard to be tested
 
     async def fingerprint(self, port: OpenPort, ctx: ScanContext) -> Endpoint | None:
         ip, other = self.outside
