@@ -967,10 +967,63 @@ def _cert(rng: random.Random) -> str:
     return f"-----BEGIN {kind}-----\n{body}\n-----END {kind}-----"
 
 
+_NAME_WORDS = (
+    "default", "vault", "kek", "service", "session", "client", "provider", "request",
+    "access", "signing", "upstream", "primary", "backup", "tenant", "model", "router",
+    "cache", "gateway", "runtime", "storage", "admin", "proxy", "worker", "shared",
+)  # fmt: skip
+_SECRET_WORDS = ("API_KEY", "TOKEN", "SECRET", "PASSWORD", "PASSPHRASE", "CREDENTIALS")
+
+
+def _code_name(rng: random.Random) -> tuple[str, str, object]:
+    """A secret-named field whose value is a name, not a secret: a constant or a setting
+    reference, an env-var name, a URN or MIME type, a type name, a template, a call, or a
+    documented example credential."""
+    words = [w.upper() for w in rng.sample(_NAME_WORDS, rng.randint(1, 3))]
+    secret = rng.choice(_SECRET_WORDS)
+    constant = "_".join([*words, secret])
+    camel = "".join(w.capitalize() for w in rng.sample(_NAME_WORDS, rng.randint(2, 3)))
+    key = rng.choice(["api_key", "token", "secret", "passphrase", "client_secret", "auth_token"])
+    kind = rng.randrange(9)
+    if kind == 0:
+        return "code_constant", key, constant
+    if kind == 1:
+        scope = rng.choice(["settings", "config", "self.config", "os.environ", "env", "cfg"])
+        return "code_reference", key, f"{scope}.{constant}"
+    if kind == 2:
+        return "code_env_name", key, rng.choice([constant, f"{key.upper()}"])
+    if kind == 3:
+        kinds = ["access_token", "refresh_token", "id_token", "jwt", "saml2", "token-exchange"]
+        return "code_urn", "token_type", f"urn:ietf:params:oauth:token-type:{rng.choice(kinds)}"
+    if kind == 4:
+        mime = rng.choice(["application/json", "application/jwt", "text/plain"])
+        return "code_mime", rng.choice(["token_format", "auth_content_type"]), mime
+    if kind == 5:
+        return "code_type", rng.choice(["credential", "token", "credentials"]), camel + "Credential"
+    if kind == 6:
+        name = key.lower()
+        template = rng.choice(
+            [f"%({name})s", f"{{{{ {name} }}}}", f"${{{name.upper()}}}", f"<{name}>", f"{{{name}}}"]
+        )
+        return "code_template", key, template
+    if kind == 7:
+        call = rng.choice(["os.getenv", "get_secret", "vault.read", "settings.get"])
+        return "code_call", key, f'{call}("{constant}")'
+    example = rng.choice(
+        [
+            "postgresql://scott:tiger@localhost/test",
+            "mysql+pymysql://scott:tiger@localhost/app",
+            "postgres://postgres:postgres@localhost:5432/postgres",
+            "postgresql://user:password@localhost/mydb",
+        ]
+    )
+    return "code_documented_example", rng.choice(["database_url", "dsn", "db_url"]), example
+
+
 def _decoy_pairs(d: Draft) -> tuple[str, str, object]:
     """One hard negative as ``(kind, key, value)``."""
     rng = d.rng
-    k = rng.randrange(34)
+    k = rng.randrange(36)
     pairs: list[tuple[str, str, object]]
     if k == 0:
         pairs = [
@@ -1140,6 +1193,8 @@ def _decoy_pairs(d: Draft) -> tuple[str, str, object]:
             ("token_counts", "prompt_tokens", rng.randint(1, 9000)),
             ("token_counts", "token_type", "bearer"),
         ]
+    elif k in (34, 35):
+        pairs = [_code_name(rng)]
     else:
         pairs = [
             ("key_hash", rng.choice(["api_key_sha256", "key_fingerprint"]), hexstr(rng, 64)),

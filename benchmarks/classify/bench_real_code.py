@@ -286,6 +286,13 @@ def _bench_set(name: str, args: argparse.Namespace) -> dict[str, object]:
                 [kf, "scan", str(tree), "-n", "--jobs", "1", "-f", "jsonl", "-o"],
             ),
         ]
+        # Kingfisher reports each (rule, value) once by default; --no-dedup counts every
+        # occurrence, as leakmap does: one untimed run for the like-for-like count.
+        every = ToolRun(
+            "kingfisher --no-dedup",
+            [kf, "scan", str(tree), "-n", "--no-dedup", "-f", "jsonl", "-o"],
+        )
+        _run(every, work / "out.jsonl", parse=True)
         for i in range(max(1, args.runs)):
             order = tools if i % 2 == 0 else list(reversed(tools))
             for tool in order:
@@ -300,6 +307,12 @@ def _bench_set(name: str, args: argparse.Namespace) -> dict[str, object]:
     print(f"  leakmap     {len(lm_default.findings):5d}   by rule: {dict(rules.most_common(8))}")
     kf_rules = Counter(_kingfisher_rule(r) for r in kf_default.findings)
     print(f"  kingfisher  {len(kf_default.findings):5d}   by rule: {dict(kf_rules.most_common(8))}")
+    lm_distinct = len({(f["rule"], f["redacted"]) for f in lm_default.findings})
+    print(
+        f"  every occurrence: leakmap {len(lm_default.findings)}, kingfisher --no-dedup "
+        f"{len(every.findings)}; distinct (rule, value): leakmap {lm_distinct}, "
+        f"kingfisher (its default) {len(kf_default.findings)}"
+    )
     print(f"\nsample of leakmap's findings (first {args.sample}):")
     print("\n".join(_sample_leakmap(lm_default.findings, tree, args.sample)) or "  (none)")
     print(f"sample of Kingfisher's findings (first {args.sample}):")
@@ -322,6 +335,8 @@ def _bench_set(name: str, args: argparse.Namespace) -> dict[str, object]:
         "binaries_kept": args.binaries,
         "leakmap_findings": len(lm_default.findings),
         "kingfisher_findings": len(kf_default.findings),
+        "leakmap_distinct_findings": lm_distinct,
+        "kingfisher_no_dedup_findings": len(every.findings),
         "leakmap_by_rule": dict(rules),
         "kingfisher_by_rule": dict(kf_rules),
         "seconds": {t.name: t.seconds for t in tools},

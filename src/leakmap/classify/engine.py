@@ -333,19 +333,46 @@ class _Hyperscan:
         return [(end, payloads[ident]) for end, ident in ends]
 
 
-def _build(compiled: Sequence[_Compiled], ascii_literals: bool) -> Any:
-    """The literal pass over all rules' keywords and shapes: Hyperscan where it is
-    installed and every literal is ASCII, else pyahocorasick. None when no rule has a
+# Text scanned with pyahocorasick before a classifier switches to Hyperscan: compiling its
+# database costs 0.1-0.25 s, which pays for itself after some tens of MB (pyahocorasick
+# iterates ~80 MB/s, Hyperscan more than ten times that). A log file or a command-line run
+# on a few MB stays on pyahocorasick; a tree of hundreds of MB switches early.
+_HYPERSCAN_AFTER = 16 * 1024 * 1024
+
+
+class _Adaptive:
+    """The literal pass: pyahocorasick at first, Hyperscan (where installed and every
+    literal is ASCII) once :data:`_HYPERSCAN_AFTER` characters went through it. Both give
+    the same hits (a test holds them equal)."""
+
+    __slots__ = ("_aho", "_fast", "_owners", "_seen")
+
+    def __init__(self, owners: dict[str, _Payload], ascii_literals: bool) -> None:
+        self._aho = _AhoCorasick(owners)
+        self._fast: _Hyperscan | None = None
+        self._owners = owners if ascii_literals else None
+        self._seen = 0
+
+    def hits(self, shaped: str) -> Any:
+        if self._fast is not None:
+            return self._fast.hits(shaped)
+        if self._owners is not None:
+            self._seen += len(shaped)
+            if self._seen >= _HYPERSCAN_AFTER:
+                try:
+                    self._fast = _Hyperscan(self._owners)
+                except ImportError:
+                    self._owners = None
+                else:
+                    return self._fast.hits(shaped)
+        return self._aho.hits(shaped)
+
+
+def _build(compiled: Sequence[_Compiled], ascii_literals: bool) -> _Adaptive | None:
+    """The literal pass over all rules' keywords and shapes, or None when no rule has a
     literal."""
     owners = _literal_owners(compiled)
-    if not owners:
-        return None
-    if ascii_literals:
-        try:
-            return _Hyperscan(owners)
-        except ImportError:
-            pass
-    return _AhoCorasick(owners)
+    return _Adaptive(owners, ascii_literals) if owners else None
 
 
 # A candidate before de-duplication: (-priority, start - end, start, rule index, end,
@@ -379,7 +406,7 @@ class Classifier:
             for c in self._compiled
             for word in (*c.rule.keywords, *c.rule.shapes)
         )
-        self._automaton: Any = _build(self._compiled, self._ascii_literals)
+        self._automaton = _build(self._compiled, self._ascii_literals)
 
     def __reduce__(self) -> tuple[type[Classifier], tuple[tuple[Rule, ...]]]:
         """Pickled as its rules: the literal pass is rebuilt where it is unpickled."""

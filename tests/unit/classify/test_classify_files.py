@@ -140,7 +140,9 @@ def test_hyperscan_and_pyahocorasick_find_the_same() -> None:
     """The two literal passes are interchangeable: same findings on every fixture."""
     pytest.importorskip("hyperscan")
     clf = Classifier.load()
-    assert isinstance(clf._automaton, engine._Hyperscan)
+    owners = engine._literal_owners(clf._compiled)
+    assert clf._automaton is not None
+    clf._automaton._fast = engine._Hyperscan(owners)  # as after _HYPERSCAN_AFTER chars
     rng = random.Random(8)
     texts = [
         render(t, rng).text
@@ -150,10 +152,25 @@ def test_hyperscan_and_pyahocorasick_find_the_same() -> None:
     text = "\n".join(texts) + "\n\u00e9\u2603 token " + GHP
     fast = [(m.rule, m.start, m.end) for m in clf.scan(text)]
     aho = Classifier(clf.rules)
-    aho._automaton = engine._AhoCorasick(engine._literal_owners(aho._compiled))
+    assert aho._automaton is not None and aho._automaton._fast is None
     assert [(m.rule, m.start, m.end) for m in aho.scan(text)] == fast
     positives = sum(len(fx["positive"]) for fx in FIXTURES.values())
     assert len(fast) >= positives
+
+
+def test_the_literal_pass_switches_to_hyperscan_on_large_input(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("hyperscan")
+    monkeypatch.setattr(engine, "_HYPERSCAN_AFTER", 1000)
+    clf = Classifier.load()
+    assert clf._automaton is not None
+    line = f"token {GHP}\n"
+    assert [m.rule for m in clf.scan(line)] == ["secret.github.classic-pat"]
+    assert clf._automaton._fast is None  # small input: pyahocorasick, no compile cost
+    found = clf.scan(line * 100)
+    assert isinstance(clf._automaton._fast, engine._Hyperscan)
+    assert [m.rule for m in found] == ["secret.github.classic-pat"] * 100
 
 
 def test_a_classifier_pickles_as_its_rules() -> None:
