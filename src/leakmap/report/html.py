@@ -70,9 +70,12 @@ def _service_view(report: ServiceReport) -> dict[str, Any]:
     for res in report.resources:
         resources.append(
             {
-                "name": f"{res.database}.{res.table}",
+                "name": res.name,
+                "kind": res.kind,
                 "engine": res.engine,
                 "rows": res.rows,
+                "bytes": res.bytes,
+                "unsampled": res.unsampled,
                 "columns": [f"{c.name} {c.type}" for c in res.columns[:50]],
                 "more_columns": max(0, len(res.columns) - 50),
                 "data": [
