@@ -56,8 +56,10 @@ def audit_command(
         ),
     ] = True,
 ) -> None:
-    """Audit ClickHouse configs, compose files, Kubernetes manifests, Helm values, .env
-    files and Terraform for exposed data stores - offline."""
+    """Audit configuration for exposed data stores, offline.
+
+    ClickHouse server configs, docker-compose files, Kubernetes manifests, Helm values,
+    .env files and Terraform."""
     from leakmap.audit.engine import AuditResult, audit_paths, fails
     from leakmap.audit.report import audit_report
     from leakmap.commands.scan import parse_fail_on

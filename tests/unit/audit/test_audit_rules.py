@@ -16,6 +16,7 @@ from leakmap.audit.checks import CHECKS, Hit, load_checks
 from leakmap.audit.engine import audit_paths
 from leakmap.audit.model import AuditInputError, FileStatus
 from leakmap.audit.rules import RULES
+from leakmap.audit.schema import AUDIT_SCHEMA, FINDING_SCHEMA
 from leakmap.cli import _register_commands, app
 from leakmap.findings import Severity
 
@@ -227,6 +228,7 @@ def test_cli_json_follows_the_audit_schema() -> None:
     code, out, _ = _cli(str(FIXTURES / "ch-bad"), "--format", "json")
     assert code == 1
     doc = json.loads(out)
+    jsonschema.Draft202012Validator(AUDIT_SCHEMA).validate(doc)
     assert doc["schema"] == "leakmap.audit/1"
     required = {"id", "rule", "severity", "path", "line", "title", "remediation"}
     assert doc["findings"] and all(required <= set(f) for f in doc["findings"])
@@ -257,6 +259,8 @@ def test_cli_other_formats(fmt: str) -> None:
     assert code == 0 and "store" in out.lower()
     if fmt == "jsonl":
         lines = [json.loads(line) for line in out.splitlines()]
+        for line in lines:
+            jsonschema.Draft202012Validator(FINDING_SCHEMA).validate(line)
         assert len(lines) == len(BAD["compose-bad"])
         assert {line["schema"] for line in lines} == {"leakmap.audit/1"}
 
