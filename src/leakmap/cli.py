@@ -51,6 +51,7 @@ COMMAND_MODULES = {
     "discover": "leakmap.commands.discover",
     "lab": "leakmap.commands.lab",
     "ports": "leakmap.commands.ports",
+    "worker": "leakmap.commands.worker",
     "report": "leakmap.commands.report",
     "audit": "leakmap.commands.audit",
     "history": "leakmap.commands.history",

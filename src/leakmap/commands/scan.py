@@ -8,10 +8,12 @@ line on stderr and exits 2; ``--fail-on SEVERITY`` exits 1 when a finding reache
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -19,12 +21,19 @@ from rich.text import Text
 
 from leakmap.commands.discover import DiscoveryOptions, run_discovery
 from leakmap.discovery import names_by_address, scan_targets, summary_notes
+from leakmap.distributed import (
+    BROKER_ENV,
+    DEFAULT_VISIBILITY_TIMEOUT,
+    check_broker,
+    make_app,
+    run_distributed,
+)
 from leakmap.errors import UsageError
 from leakmap.findings import Severity
 from leakmap.history.store import open_history, record
 from leakmap.inputs import FORMATS as INPUT_FORMATS
 from leakmap.inputs import ListedPorts, listed_targets, read_input
-from leakmap.net.dns import DnsClient, parse_resolver
+from leakmap.net.dns import DnsClient, Resolver, parse_resolver
 from leakmap.net.portscan import PortScanner
 from leakmap.pipeline import Note, Pipeline, ScanEvent, ScanSummary, fails
 from leakmap.report.console import ScanProgress, render_summary, sanitize
@@ -41,6 +50,7 @@ from leakmap.targets import (
     collect_targets,
     parse_exclusions,
     parse_ports,
+    resolve_targets,
 )
 
 __all__ = ["FORMATS", "parse_fail_on", "register", "run_scan", "scan", "write_scan_output"]
@@ -68,6 +78,7 @@ async def run_scan(
     jsonl: JsonlWriter | None = None,
     show_notes: bool = True,
     notes: Sequence[str] = (),
+    source: AsyncIterator[ScanEvent] | None = None,
 ) -> ScanSummary:
     """Run the pipeline, feeding the progress bar and the JSONL stream as events come
     (``notes``, e.g. from discovery, come first)."""
@@ -78,7 +89,7 @@ async def run_scan(
     async def events() -> AsyncGenerator[ScanEvent, None]:
         for message in notes:
             yield Note(message)
-        async for event in pipeline.run(targets, ports):
+        async for event in source if source is not None else pipeline.run(targets, ports):
             yield event
 
     try:
@@ -132,6 +143,24 @@ def scan(
         False,
         "--follow-out-of-scope",
         help="--domain: also scan names CNAMEd outside the domains (never --exclude'd ones).",
+    ),
+    distributed: bool = typer.Option(
+        False, "--distributed", help="Run the scan on Celery workers (leakmap worker)."
+    ),
+    broker: str | None = typer.Option(
+        None,
+        "--broker",
+        help="--distributed: Redis URL, e.g. redis://:PASSWORD@10.0.0.5:6379/0 "
+        f"(or ${BROKER_ENV}).",
+        show_default=False,
+    ),
+    shard_size: int = typer.Option(
+        16, "--shard-size", help="--distributed: addresses per shard (one task each)."
+    ),
+    visibility_timeout: int = typer.Option(
+        DEFAULT_VISIBILITY_TIMEOUT,
+        "--visibility-timeout",
+        help="--distributed: seconds before a dead worker's shard is run again.",
     ),
     input_file: str | None = typer.Option(
         None,
@@ -213,6 +242,10 @@ def scan(
             axfr=not no_axfr,
             ns_port=ns_port,
             follow_out_of_scope=follow_out_of_scope,
+            distributed=distributed,
+            broker=broker,
+            shard_size=shard_size,
+            visibility_timeout=visibility_timeout,
             input_file=input_file,
             ports=ports,
             exclude=exclude or [],
@@ -260,6 +293,10 @@ def _scan(
     axfr: bool,
     ns_port: int,
     follow_out_of_scope: bool,
+    distributed: bool,
+    broker: str | None,
+    shard_size: int,
+    visibility_timeout: int,
     input_file: str | None,
     ports: str | None,
     exclude: list[str],
@@ -304,6 +341,17 @@ def _scan(
     port_list = parse_ports(ports, defaults=port_map, services=named)
     scanner: PortScanner
     pre_notes: list[str] = []
+    celery_app = None
+    if distributed:
+        broker = broker or os.environ.get(BROKER_ENV, "")
+        _check(bool(broker), f"--distributed needs --broker URL or {BROKER_ENV}")
+        _check(input_file is None, "--input cannot be combined with --distributed")
+        _check(not rules, "--rules cannot be combined with --distributed (workers load theirs)")
+        _check(shard_size >= 1, "--shard-size must be at least 1")
+        _check(visibility_timeout >= 1, "--visibility-timeout must be at least 1 second")
+        assert broker is not None
+        celery_app = make_app(broker, visibility_timeout=visibility_timeout)
+        check_broker(celery_app, broker)
     dns_resolver = None
     discovery_options = None
     if domains:
@@ -386,6 +434,18 @@ def _scan(
         if fmt == "jsonl":
             jsonl = JsonlWriter(stack.enter_context(open_output(output)))
         bar = stack.enter_context(ScanProgress(err, enabled=progress))
+        source = None
+        if celery_app is not None:
+            source = _distributed_events(
+                celery_app,
+                target_set,
+                port_list,
+                config=config,
+                resolver=dns_resolver,
+                shard_size=shard_size,
+                endpoint_timeout=endpoint_timeout,
+                disabled=disable,
+            )
         job = run_scan(
             pipeline,
             target_set,
@@ -394,6 +454,7 @@ def _scan(
             jsonl=jsonl,
             show_notes=not quiet,
             notes=pre_notes,
+            source=source,
         )
         summary = asyncio.run(job)
 
@@ -425,6 +486,35 @@ def write_scan_output(summary: ScanSummary, fmt: str, output: Path | None) -> No
             generated=summary.finished,
         )
         write_output(output, writer_for(fmt)(report))
+
+
+async def _distributed_events(
+    app: Any,
+    targets: TargetSet,
+    ports: tuple[int, ...],
+    *,
+    config: ScanConfig,
+    resolver: Resolver | None,
+    shard_size: int,
+    endpoint_timeout: float,
+    disabled: Sequence[str],
+) -> AsyncGenerator[ScanEvent, None]:
+    """Resolve here, scan on the workers (see :mod:`leakmap.distributed`)."""
+    resolved = await resolve_targets(targets, ports, resolver=resolver)
+    for message in resolved.notes:
+        yield Note(message)
+    if not resolved.hosts:
+        yield Note("nothing to scan: no target resolved to an address")
+        return
+    async for event in run_distributed(
+        app,
+        resolved.hosts,
+        config=config,
+        shard_size=shard_size,
+        endpoint_timeout=endpoint_timeout,
+        disabled_rules=disabled,
+    ):
+        yield event
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,292 @@
+"""Scans spread over many machines: Celery with a Redis broker.
+
+``leakmap scan --distributed --broker URL`` (or ``LEAKMAP_BROKER``) resolves the targets on
+the machine it runs on, cuts the hosts into shards of ``--shard-size`` addresses and sends one
+Celery task per shard; ``leakmap worker --broker URL`` (one or more, on any machines that can
+reach the broker and the targets) runs each shard through the same pipeline a local scan uses
+and sends back its results. The coordinator merges them into one report, identical to a local
+scan's: the same services, the same deterministic finding ids.
+
+Nothing is lost when a worker dies mid-shard:
+
+* ``task_acks_late``: a shard is acknowledged only after it finished, so a worker killed while
+  scanning leaves it unacknowledged in Redis;
+* Redis ``visibility_timeout`` (``--visibility-timeout``): an unacknowledged shard goes back
+  to the queue after that many seconds, and another worker runs it again (set it above the
+  longest time a shard can take, or a slow shard is run twice: harmless, just wasted work);
+* ``task_reject_on_worker_lost`` and a prefetch of one: a shard waits for a free worker;
+* duplicates (a shard run twice) are merged away by (address, port, service).
+
+Only JSON crosses the broker (no pickle): shards are lists of hosts and ports, results are
+the same models the JSON report is made of. Sampled data never leaves the worker in the
+clear: findings carry redacted examples only, exactly as in a local report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import AsyncGenerator, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from leakmap.errors import UsageError
+from leakmap.findings import Finding
+from leakmap.services.base import OpenPort, ScanConfig, ServiceReport, ServiceResult, Transport
+from leakmap.targets import ScanHost
+
+__all__ = [
+    "BROKER_ENV",
+    "BrokerError",
+    "Shard",
+    "make_app",
+    "mask_url",
+    "run_distributed",
+    "run_worker",
+    "shards",
+]
+
+BROKER_ENV = "LEAKMAP_BROKER"
+TASK_NAME = "leakmap.scan_shard"
+DEFAULT_VISIBILITY_TIMEOUT = 900
+
+
+class BrokerError(UsageError):
+    """The broker cannot be reached (its URL is shown with the password masked)."""
+
+
+def mask_url(url: str) -> str:
+    """``redis://:secret@host:6379/0`` -> ``redis://:***@host:6379/0``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    if parts.password is None and "@" not in parts.netloc:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def make_app(broker: str, *, visibility_timeout: int = DEFAULT_VISIBILITY_TIMEOUT) -> Any:
+    """The Celery app for ``broker`` (Redis; results go back through the same Redis)."""
+    from celery import Celery
+
+    app = Celery("leakmap", broker=broker, backend=broker, set_as_current=False)
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_track_started=True,
+        result_expires=24 * 3600,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={
+            "visibility_timeout": visibility_timeout,
+            # look for abandoned shards every second, not every 100 s
+            "unacked_restore_interval": 1,
+            "unacked_restore_throttle": 1,
+        },
+        result_backend_transport_options={"visibility_timeout": visibility_timeout},
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+    )
+    app.task(name=TASK_NAME, bind=False, acks_late=True)(_scan_shard_task)
+    return app
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """A part of a scan: hosts with their ports, and the settings every worker uses."""
+
+    hosts: list[dict[str, Any]]
+    config: dict[str, Any]
+    endpoint_timeout: float
+    disabled_rules: list[str] = field(default_factory=list)
+
+    def payload(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _host_payload(host: ScanHost) -> dict[str, Any]:
+    return {
+        "host": host.host,
+        "ip": host.ip,
+        "ports": list(host.ports),
+        "hints": {str(p): t.value for p, t in host.hints.items()},
+    }
+
+
+def _host_from(payload: dict[str, Any]) -> ScanHost:
+    return ScanHost(
+        str(payload["host"]),
+        str(payload["ip"]),
+        tuple(int(p) for p in payload["ports"]),
+        {int(p): Transport(t) for p, t in dict(payload.get("hints") or {}).items()},
+    )
+
+
+def shards(
+    hosts: Iterable[ScanHost],
+    size: int,
+    config: ScanConfig,
+    endpoint_timeout: float,
+    disabled_rules: Sequence[str] = (),
+) -> Iterator[Shard]:
+    """Cut ``hosts`` (read lazily) into shards of at most ``size`` addresses."""
+    settings = asdict(config)
+    batch: list[dict[str, Any]] = []
+    for host in hosts:
+        batch.append(_host_payload(host))
+        if len(batch) >= size:
+            yield Shard(batch, settings, endpoint_timeout, list(disabled_rules))
+            batch = []
+    if batch:
+        yield Shard(batch, settings, endpoint_timeout, list(disabled_rules))
+
+
+def _result_payload(result: ServiceResult) -> dict[str, Any]:
+    return {
+        "report": result.report.model_dump(mode="json"),
+        "findings": [f.model_dump(mode="json") for f in result.findings],
+    }
+
+
+def _result_from(payload: dict[str, Any]) -> ServiceResult:
+    return ServiceResult(
+        ServiceReport.model_validate(payload["report"]),
+        tuple(Finding.model_validate(f) for f in payload["findings"]),
+    )
+
+
+async def _run_shard(payload: dict[str, Any]) -> dict[str, Any]:
+    from leakmap.pipeline import Note, Pipeline, PortChecked, ServiceFound, Unidentified
+    from leakmap.services.registry import load_services
+
+    shard = Shard(**payload)
+    config = ScanConfig(**shard.config)
+    services = [cls() for cls in load_services().values()]
+    pipeline = Pipeline.create(
+        services,
+        config,
+        disabled=shard.disabled_rules,
+        endpoint_timeout=shard.endpoint_timeout,
+    )
+    out: dict[str, Any] = {
+        "results": [],
+        "unidentified": [],
+        "notes": [],
+        "checked": 0,
+        "open": 0,
+    }
+    async for event in pipeline.scan_hosts([_host_from(h) for h in shard.hosts]):
+        if isinstance(event, ServiceFound):
+            out["results"].append(_result_payload(event.result))
+        elif isinstance(event, Unidentified):
+            out["unidentified"].append(asdict(event.port))
+        elif isinstance(event, Note):
+            out["notes"].append([event.message, event.level])
+        elif isinstance(event, PortChecked):
+            out["checked"] += 1
+            out["open"] += event.result.state.value == "open"
+    return out
+
+
+def _scan_shard_task(payload: dict[str, Any]) -> dict[str, Any]:
+    """The Celery task: scan one shard on this worker."""
+    return asyncio.run(_run_shard(payload))
+
+
+def check_broker(app: Any, broker: str, timeout: float = 5.0) -> None:
+    """Raise :class:`BrokerError` (password masked) when the broker does not answer."""
+    try:
+        with app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, interval_start=0, timeout=timeout)
+    except Exception as exc:
+        reason = str(exc).replace(broker, mask_url(broker))[:160] or type(exc).__name__
+        raise BrokerError(f"cannot reach the broker {mask_url(broker)}: {reason}") from None
+
+
+@dataclass(slots=True)
+class _Merged:
+    results: dict[tuple[str, int, str], ServiceResult] = field(default_factory=dict)
+    unidentified: dict[tuple[str, int], OpenPort] = field(default_factory=dict)
+
+
+async def run_distributed(
+    app: Any,
+    hosts: Iterable[ScanHost],
+    *,
+    config: ScanConfig,
+    shard_size: int,
+    endpoint_timeout: float,
+    disabled_rules: Sequence[str] = (),
+    poll: float = 0.2,
+) -> AsyncGenerator[Any, None]:
+    """Send the shards, then yield pipeline events as their results come back: ``Note``,
+    ``PortChecked`` counts are not replayed; ``ServiceFound`` and ``Unidentified`` once per
+    (address, port), whatever a re-run shard sent twice."""
+    from leakmap.pipeline import Note, ServiceFound, Unidentified
+
+    scan_id = uuid.uuid4().hex[:12]
+    pending: dict[str, Any] = {}
+    for index, shard in enumerate(
+        shards(hosts, shard_size, config, endpoint_timeout, disabled_rules)
+    ):
+        task_id = f"leakmap-{scan_id}-{index}"
+        pending[task_id] = app.send_task(TASK_NAME, args=[shard.payload()], task_id=task_id)
+    yield Note(f"distributed: {len(pending)} shard(s) sent to the workers", level="info")
+    merged = _Merged()
+    started = time.monotonic()
+    while pending:
+        finished = [tid for tid, res in pending.items() if res.ready()]
+        if not finished:
+            await asyncio.sleep(poll)
+            continue
+        for tid in finished:
+            res = pending.pop(tid)
+            if res.failed():
+                yield Note(
+                    f"error: shard {tid} failed on its worker ({type(res.result).__name__})",
+                    level="error",
+                )
+                continue
+            payload: dict[str, Any] = res.get(timeout=30)
+            res.forget()
+            for message, level in payload.get("notes", []):
+                yield Note(str(message), level=str(level))
+            for item in payload.get("results", []):
+                result = _result_from(item)
+                key = (result.report.ip, result.report.port, result.report.service)
+                if key not in merged.results:
+                    merged.results[key] = result
+                    yield ServiceFound(result)
+            for item in payload.get("unidentified", []):
+                port = OpenPort(**item)
+                if (port.ip, port.port) not in merged.unidentified:
+                    merged.unidentified[(port.ip, port.port)] = port
+                    yield Unidentified(port)
+    yield Note(f"distributed: all shards done in {time.monotonic() - started:.1f} s", level="info")
+
+
+def run_worker(
+    broker: str,
+    *,
+    name: str | None = None,
+    visibility_timeout: int = DEFAULT_VISIBILITY_TIMEOUT,
+    loglevel: str = "INFO",
+) -> None:
+    """Start a worker in this process (solo pool: one shard at a time; run more workers for
+    more parallelism). Blocks until stopped."""
+    app = make_app(broker, visibility_timeout=visibility_timeout)
+    check_broker(app, broker)
+    # JSON only is accepted (no pickle), the case Celery's root check guards against
+    os.environ.setdefault("C_FORCE_ROOT", "1")
+    argv = ["worker", "--pool=solo", "--concurrency=1", f"--loglevel={loglevel}"]
+    argv.append(f"--hostname={name or 'leakmap-' + uuid.uuid4().hex[:6]}@%h")
+    app.worker_main(argv)

@@ -1,0 +1,284 @@
+"""``scan --distributed`` on Celery with a real Redis broker (password-protected) and two real
+``leakmap worker`` processes on loopback: the merged report equals a local scan's (services
+and finding ids); with one worker killed (SIGKILL) while it holds a shard, the shard is run
+again by the other after the visibility timeout and the report is still complete; an
+unreachable broker is one line with the password masked, exit 2."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from leakmap.lab.addresses import random_loopback
+from leakmap.lab.clickhouse import ClickHouseInstance
+
+from .test_scan_cli import FAST, leakmap_scan
+
+pytestmark = pytest.mark.integration
+
+VISIBILITY = 4  # seconds before a dead worker's shard is handed out again
+
+
+class Redis:
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.skip("redis-server not installed (scripts/bootstrap: apt redis-server)")
+        self.ip = random_loopback((6379,))
+        self.password = secrets.token_urlsafe(12)
+        self.dir = tempfile.mkdtemp(prefix="leakmap-redis-")
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                "--bind",
+                self.ip,
+                "--port",
+                "6379",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "no",
+                "--requirepass",
+                self.password,
+                "--dir",
+                self.dir,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        import socket
+
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex((self.ip, 6379)) == 0:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    @property
+    def url(self) -> str:
+        return f"redis://:{self.password}@{self.ip}:6379/0"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Worker:
+    def __init__(self, url: str, name: str, log: Path) -> None:
+        self.name = name
+        self.log = log
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "leakmap",
+                "worker",
+                "--broker",
+                url,
+                "--name",
+                name,
+                "--visibility-timeout",
+                str(VISIBILITY),
+            ],
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "C_FORCE_ROOT": "1"},
+        )
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def received(self) -> list[str]:
+        return re.findall(r"Task leakmap\.scan_shard\[([\w-]+)\] received", self.text())
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if "ready." in self.text():
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker {self.name} exited: {self.text()[-800:]}")
+            time.sleep(0.1)
+        raise RuntimeError(f"worker {self.name} not ready: {self.text()[-800:]}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+@pytest.fixture(scope="module")
+def redis() -> Iterator[Redis]:
+    server = Redis()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def workers(redis: Redis, tmp_path: Path) -> Iterator[Callable[[], list[Worker]]]:
+    made: list[Worker] = []
+
+    def start() -> list[Worker]:
+        pair = [
+            Worker(redis.url, f"w{i}-{secrets.token_hex(3)}", tmp_path / f"w{i}.log")
+            for i in (1, 2)
+        ]
+        made.extend(pair)
+        for w in pair:
+            w.wait_ready()
+        return pair
+
+    try:
+        yield start
+    finally:
+        for w in made:
+            w.stop()
+
+
+def _essence(doc: dict[str, Any]) -> tuple[list[Any], list[str]]:
+    return doc["services"], sorted(f["id"] for f in doc["findings"])
+
+
+def _targets(*servers: ClickHouseInstance) -> list[str]:
+    # the ClickHouse servers, each with its neighbours (nothing listens there)
+    out = []
+    for ch in servers:
+        out.append(ch.ip)
+        base = ch.ip.rsplit(".", 1)[0]
+        last = int(ch.ip.rsplit(".", 1)[1])
+        out += [f"{base}.{n}" for n in (last % 250 + 2, (last + 5) % 250 + 2)]
+    return out
+
+
+@pytest.fixture(scope="module")
+def local_scan(ch_open: ClickHouseInstance, ch_password: ClickHouseInstance) -> dict[str, Any]:
+    run = leakmap_scan(*_targets(ch_open, ch_password), "--format", "json", *FAST)
+    assert run.code == 0, run.stderr
+    doc: dict[str, Any] = run.json()
+    assert len(doc["services"]) >= 4
+    return doc
+
+
+def test_distributed_scan_equals_local(
+    redis: Redis,
+    workers: Callable[[], list[Worker]],
+    ch_open: ClickHouseInstance,
+    ch_password: ClickHouseInstance,
+    local_scan: dict[str, Any],
+) -> None:
+    pair = workers()
+    run = leakmap_scan(
+        *_targets(ch_open, ch_password),
+        "--distributed",
+        "--broker",
+        redis.url,
+        "--shard-size",
+        "1",
+        "--visibility-timeout",
+        str(VISIBILITY),
+        "--format",
+        "json",
+        *FAST,
+    )
+    assert run.code == 0, run.stderr
+    assert _essence(run.json()) == _essence(local_scan)
+    # both workers took part
+    assert all(w.received() for w in pair), [w.text()[-400:] for w in pair]
+
+
+def _kill_while_running(victim: Worker, redis: Redis) -> list[str]:
+    """SIGKILL ``victim`` while a shard it took is STARTED (its result backend state): by
+    then a worker without late acknowledgement has acknowledged it, so it would be lost."""
+    import json
+
+    import redis as redis_client
+
+    client = redis_client.Redis(host=redis.ip, port=6379, password=redis.password)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for task_id in victim.received():
+            meta = client.get(f"celery-task-meta-{task_id}")
+            if meta is not None and json.loads(meta)["status"] == "STARTED":
+                victim.proc.send_signal(signal.SIGKILL)  # no chance to ack or requeue
+                victim.proc.wait(5)
+                client.close()
+                return [task_id]
+        time.sleep(0.002)
+    raise AssertionError(f"the victim never ran a shard: {victim.text()[-800:]}")
+
+
+def test_a_worker_killed_mid_shard_loses_nothing(
+    redis: Redis,
+    workers: Callable[[], list[Worker]],
+    ch_open: ClickHouseInstance,
+    ch_password: ClickHouseInstance,
+    local_scan: dict[str, Any],
+) -> None:
+    victim, survivor = workers()
+    env = {**os.environ, "LEAKMAP_BROKER": redis.url, "COLUMNS": "200"}
+    scan = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "leakmap",
+            "scan",
+            *_targets(ch_open, ch_password),
+            "--distributed",
+            "--shard-size",
+            "1",
+            "--visibility-timeout",
+            str(VISIBILITY),
+            "--format",
+            "json",
+            *FAST,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        held = _kill_while_running(victim, redis)
+        out, err = scan.communicate(timeout=120)
+    finally:
+        if scan.poll() is None:
+            scan.kill()
+    assert scan.returncode == 0, err
+    import json
+
+    assert _essence(json.loads(out)) == _essence(local_scan)
+    # the shard the victim held was run again by the survivor
+    assert set(held) <= set(survivor.received()), (held, survivor.received())
+
+
+def test_unreachable_broker_is_one_line_with_the_password_masked() -> None:
+    ip = random_loopback((6379,))
+    run = leakmap_scan(
+        "127.0.0.1", "--distributed", "--broker", f"redis://:hunter2-fake@{ip}:6379/0"
+    )
+    assert run.code == 2
+    assert run.stderr.count("\n") == 1 and "hunter2" not in run.stderr
+    assert f"redis://:***@{ip}:6379/0" in run.stderr
