@@ -378,6 +378,164 @@ _LOGIN = (
 )
 
 
+# ------------------------------------------------------------------------------ Redis (RESP)
+
+
+async def _each_line(r: asyncio.StreamReader, w: asyncio.StreamWriter, reply: bytes) -> None:
+    """``reply`` to every line (or inline command) the client sends."""
+    while True:
+        try:
+            line = await r.readuntil(b"\n")
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            return
+        if line.startswith((b"*", b"$")) and not line.startswith(b"*0"):
+            continue  # a RESP array header or bulk length: answer the command's last part
+        w.write(reply)
+        await w.drain()
+
+
+def _resp_fixed(reply: bytes) -> Handler:
+    async def handler(r: asyncio.StreamReader, w: asyncio.StreamWriter, env: Env) -> None:
+        await _each_line(r, w, reply)
+
+    return handler
+
+
+async def redis_huge_array(r: asyncio.StreamReader, w: asyncio.StreamWriter, env: Env) -> None:
+    await r.read(4096)
+    w.write(b"*2000000000\r\n:1\r\n:2\r\n")
+    await w.drain()
+    await hold(r)
+
+
+async def redis_4gb_bulk(r: asyncio.StreamReader, w: asyncio.StreamWriter, env: Env) -> None:
+    await r.read(4096)
+    w.write(b"$4294967296\r\n")
+    await endless(w, b"k" * 65536)
+
+
+async def redis_endless_line(r: asyncio.StreamReader, w: asyncio.StreamWriter, env: Env) -> None:
+    await r.read(4096)
+    w.write(b"+")
+    await endless(w, b"O" * 65536)
+
+
+# ------------------------------------------------------------------------------ PostgreSQL
+
+
+async def pg_startup(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> bytes:
+    """Read the startup message (answering an SSLRequest or GSSENCRequest with 'N' first)."""
+    while True:
+        (length,) = struct.unpack(">i", await r.readexactly(4))
+        body = await r.readexactly(max(0, min(length - 4, 1 << 16)))
+        if body[:4] in (b"\x04\xd2\x16\x2f", b"\x04\xd2\x16\x30"):  # SSL / GSSENC request
+            w.write(b"N")
+            await w.drain()
+            continue
+        return body
+
+
+async def pg_2gb_message(r: asyncio.StreamReader, w: asyncio.StreamWriter, env: Env) -> None:
+    await pg_startup(r, w)
+    w.write(b"R" + struct.pack(">i", 0x7FFFFFFF) + b"\x00\x00\x00\x00" + b"x" * 1000)
+    await w.drain()
+    await hold(r)
+
+
+def _pg_msg(kind: bytes, body: bytes) -> bytes:
+    return kind + struct.pack(">i", len(body) + 4) + body
+
+
+async def pg_empty_success(r: asyncio.StreamReader, w: asyncio.StreamWriter, env: Env) -> None:
+    """Login accepted, then every query 'succeeds' with no rows (a lookalike)."""
+    await pg_startup(r, w)
+    w.write(_pg_msg(b"R", struct.pack(">i", 0)) + _pg_msg(b"Z", b"I"))
+    await w.drain()
+    while True:
+        kind = await r.readexactly(1)
+        (length,) = struct.unpack(">i", await r.readexactly(4))
+        await r.readexactly(max(0, min(length - 4, 1 << 20)))
+        if kind == b"X":
+            return
+        w.write(_pg_msg(b"C", b"SELECT 1\x00") + _pg_msg(b"Z", b"I"))
+        await w.drain()
+
+
+async def pg_error_flood(r: asyncio.StreamReader, w: asyncio.StreamWriter, env: Env) -> None:
+    """An ErrorResponse of 10 MB with escapes and HTML in its fields."""
+    await pg_startup(r, w)
+    fields = b"SFATAL\x00C28000\x00M" + NASTY + b"x" * (10 * 1024 * 1024) + b"\x00\x00"
+    w.write(_pg_msg(b"E", fields))
+    await w.drain()
+    await hold(r)
+
+
+# ------------------------------------------------------------------------------ MySQL
+
+
+def _my_packet(seq: int, payload: bytes) -> bytes:
+    return len(payload).to_bytes(3, "little") + bytes([seq & 0xFF]) + payload
+
+
+def _my_greeting(version: bytes = b"8.0.36") -> bytes:
+    caps = 0x00000001 | 0x00000008 | 0x00000200 | 0x00008000 | 0x00080000
+    payload = (
+        b"\x0a" + version + b"\x00" + struct.pack("<I", 7) + b"abcdefgh\x00"
+        + struct.pack("<H", caps & 0xFFFF) + b"\x21" + struct.pack("<H", 2)
+        + struct.pack("<H", caps >> 16) + b"\x15" + b"\x00" * 10 + b"ijklmnopqrst\x00"
+        + b"mysql_native_password\x00"
+    )  # fmt: skip
+    return _my_packet(0, payload)
+
+
+_MY_OK = b"\x00\x00\x00\x02\x00\x00\x00"
+
+
+async def mysql_ok_to_everything(
+    r: asyncio.StreamReader, w: asyncio.StreamWriter, env: Env
+) -> None:
+    """A greeting, then OK to the login and to every query (no result set: a lookalike)."""
+    w.write(_my_greeting())
+    await w.drain()
+    while True:
+        head = await r.readexactly(4)
+        n = int.from_bytes(head[:3], "little")
+        body = await r.readexactly(n)
+        if body[:1] == b"\x01":  # COM_QUIT
+            return
+        w.write(_my_packet(head[3] + 1, _MY_OK))
+        await w.drain()
+
+
+async def mysql_endless_rows(r: asyncio.StreamReader, w: asyncio.StreamWriter, env: Env) -> None:
+    """A greeting, OK to the login, then a result set whose rows never end."""
+    w.write(_my_greeting())
+    await w.drain()
+    head = await r.readexactly(4)
+    await r.readexactly(int.from_bytes(head[:3], "little"))
+    w.write(_my_packet(head[3] + 1, _MY_OK))
+    await w.drain()
+    head = await r.readexactly(4)
+    await r.readexactly(int.from_bytes(head[:3], "little"))
+    column = b"".join(bytes([len(x)]) + x for x in (b"def", b"", b"", b"", b"v", b""))
+    column += b"\x0c\x21\x00" + struct.pack("<I", 1024) + b"\xfd\x00\x00\x00\x00\x00"
+    w.write(_my_packet(1, b"\x01") + _my_packet(2, column) + _my_packet(3, b"\xfe\x00\x00\x02\x00"))
+    seq = 4
+    row = b"\xfb" + b"\x20" + b"x" * 32
+    while True:
+        w.write(b"".join(_my_packet(seq + i, row) for i in range(256)))
+        seq = (seq + 256) & 0xFF
+        await w.drain()
+
+
+async def mysql_huge_greeting_plain(
+    r: asyncio.StreamReader, w: asyncio.StreamWriter, env: Env
+) -> None:
+    """A MySQL greeting whose length says 16 MB, then endless bytes."""
+    w.write(b"\xff\xff\xff\x00\x0a8.0.36\x00")
+    await endless(w, os.urandom(65536))
+
+
 # ------------------------------------------------------------------------------ registry
 
 
@@ -462,7 +620,7 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
     _b("json-million-items", "http-json", 8888, json_million_items,
        "two million items (~60 MB)"),
     _b("json-10mb-value", "http-json", 8888, _fixed(200, _json_value_body, JSON),
-       "a 10 MB version string", lookalike=True),
+       "a 10 MB version string"),
     _b("json-invalid-utf8", "http-json", 8888, _fixed(200, _INVALID_UTF8, JSON),
        "invalid UTF-8 in names and values", lookalike=True),
     _b("json-escapes-html", "http-json", 8888, _fixed(200, _ESCAPES, JSON),
@@ -475,6 +633,25 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
     _b("http-ok-reflector", "http-json", 8888,
        _fixed(200, b'{"status": "ok"}', JSON), "200 {status: ok} to everything",
        lookalike=True),
+    # Redis
+    _b("redis-2g-array", "redis", 6379, redis_huge_array, "*2000000000 to anything"),
+    _b("redis-4gb-bulk", "redis", 6379, redis_4gb_bulk, "$4294967296 then endless bytes"),
+    _b("redis-ok-reflector", "redis", 6379, _resp_fixed(b"+OK\r\n"), "+OK to everything",
+       lookalike=True),
+    _b("redis-endless-line", "redis", 6379, redis_endless_line, "a status line without end"),
+    _b("redis-echo", "redis", 6379, native_echo, "echoes every command", lookalike=True),
+    # PostgreSQL
+    _b("pg-2gb-message", "postgresql", 5432, pg_2gb_message, "a message length of 2 GiB"),
+    _b("pg-empty-success", "postgresql", 5432, pg_empty_success,
+       "login accepted, every query succeeds without rows", lookalike=True),
+    _b("pg-error-flood", "postgresql", 5432, pg_error_flood,
+       "a 10 MB ErrorResponse with escapes and HTML"),
+    # MySQL
+    _b("mysql-huge-greeting", "mysql", 3306, mysql_huge_greeting_plain,
+       "greeting length 16 MB, endless bytes"),
+    _b("mysql-ok-to-everything", "mysql", 3306, mysql_ok_to_everything,
+       "OK to the login and every query", lookalike=True),
+    _b("mysql-endless-rows", "mysql", 3306, mysql_endless_rows, "a result set without end"),
 )  # fmt: skip
 
 

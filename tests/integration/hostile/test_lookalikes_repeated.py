@@ -24,9 +24,13 @@ RUNS = 20
 
 
 async def _rounds(hosts: list[ScanHost], runs: int) -> list[list[tuple[str, int, str]]]:
+    # lookalikes answer at once on loopback: short timeouts only cut the waits for silence;
+    # every lookalike at once (one assessment slot each)
     config = ScanConfig(connect_timeout=1.0, read_timeout=1.0, query_timeout_s=2)
     services = [cls() for cls in load_services().values()]
-    pipeline = Pipeline(services, config, Classifier.load(), endpoint_timeout=15)
+    pipeline = Pipeline(
+        services, config, Classifier.load(), endpoint_timeout=15, assess_concurrency=len(hosts)
+    )
     out = []
     for _ in range(runs):
         summary = ScanSummary()
@@ -51,4 +55,5 @@ def test_lookalikes_never_open_in_twenty_runs(hostile_fleet: Fleet) -> None:
     ]
     assert not opened
     # each lookalike was reached in every round
-    assert all(hostile_fleet.running[n].connections - before[n] >= RUNS for n in names)
+    reached = {n: hostile_fleet.running[n].connections - before[n] for n in names}
+    assert not {n: c for n, c in reached.items() if c < RUNS}
