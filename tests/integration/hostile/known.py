@@ -18,5 +18,4 @@ _ITEM1_NATIVE = (
 KNOWN_OPEN: dict[str, str] = {
     "native-echo": _ITEM1_NATIVE,
     "tls-wrong-name-native-echo": _ITEM1_NATIVE,
-    "redis-echo": _ITEM1_NATIVE,  # any echo on a port the native probe tries
 }
