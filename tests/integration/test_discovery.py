@@ -300,3 +300,22 @@ def test_bad_input_is_one_line_exit_2(args: list[str], message: str) -> None:
     run = _discover(*args)
     assert run.returncode == 2
     assert run.stderr.count("\n") == 1 and message in run.stderr
+
+
+def test_a_resolver_that_does_not_answer_does_not_stall_on_the_wordlist() -> None:
+    """A UDP socket that never answers: the apex lookup times out, the 5,000 wordlist names
+    are not each left to time out (that would take minutes)."""
+    import time
+
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind((random_loopback(()), 0))
+    ip, port = silent.getsockname()
+    try:
+        started = time.monotonic()
+        run = _discover("corp.test", "--resolver", f"{ip}:{port}", "--dns-timeout", "0.5")
+        elapsed = time.monotonic() - started
+    finally:
+        silent.close()
+    assert run.returncode == 0, run.stderr
+    assert "DNS is failing" in run.stderr
+    assert elapsed < 20, elapsed

@@ -28,7 +28,7 @@ from leakmap.discovery import (
     summary_notes,
 )
 from leakmap.errors import UsageError
-from leakmap.net.dns import DnsClient, NameServer, parse_resolver
+from leakmap.net.dnsclient import DnsClient, NameServer, parse_resolver
 from leakmap.report.console import sanitize
 from leakmap.targets import Exclusions, parse_exclusions
 

@@ -19,8 +19,6 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from leakmap.commands.discover import DiscoveryOptions, run_discovery
-from leakmap.discovery import names_by_address, scan_targets, summary_notes
 from leakmap.distributed import (
     BROKER_ENV,
     DEFAULT_VISIBILITY_TIMEOUT,
@@ -33,7 +31,7 @@ from leakmap.findings import Severity
 from leakmap.history.store import open_history, record
 from leakmap.inputs import FORMATS as INPUT_FORMATS
 from leakmap.inputs import ListedPorts, listed_targets, read_input
-from leakmap.net.dns import DnsClient, Resolver, parse_resolver
+from leakmap.net.dns import Resolver
 from leakmap.net.portscan import PortScanner
 from leakmap.pipeline import Note, Pipeline, ScanEvent, ScanSummary, fails
 from leakmap.report.console import ScanProgress, render_summary, sanitize
@@ -354,6 +352,11 @@ def _scan(
         check_broker(celery_app, broker)
     dns_resolver = None
     discovery_options = None
+    # dnspython is imported only here, not by scans of addresses (start-up time)
+    from leakmap.commands.discover import DiscoveryOptions, run_discovery
+    from leakmap.discovery import names_by_address, scan_targets, summary_notes
+    from leakmap.net.dnsclient import DnsClient, parse_resolver
+
     if domains:
         _check(input_file is None, "--domain and --input cannot be combined")
         discovery_options = DiscoveryOptions.build(

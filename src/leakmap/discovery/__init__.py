@@ -34,7 +34,7 @@ from importlib import resources
 from pathlib import Path
 
 from leakmap.errors import UsageError
-from leakmap.net.dns import DnsClient, NameAnswer
+from leakmap.net.dnsclient import DnsClient, NameAnswer
 from leakmap.targets import Exclusions, Target
 
 __all__ = [
@@ -279,6 +279,14 @@ async def discover(
             notes.append(f"{domain}: excluded by --exclude, not looked up")
             continue
         add(domain, domain, "domain")
+        apex = await client.lookup(domain)
+        if apex.status == "error":
+            # a resolver that times out or refuses would make every wordlist name wait for
+            # its timeout: thousands of them
+            notes.append(
+                f"{domain}: DNS is failing ({apex.detail}); wordlist and zone transfer skipped"
+            )
+            continue
         wildcard = await _wildcard(client, domain)
         if wildcard is not None:
             wildcards[domain] = wildcard

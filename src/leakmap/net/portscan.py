@@ -242,8 +242,11 @@ class _EpollEngine:
         timeout = self.timeout
         concurrency = self.concurrency
         per_host = self.per_host
+        open_only = self.open_only
 
         def finish(host: ScanHost, port: int, state: PortState, reason: str) -> None:
+            if open_only and state is not PortState.OPEN:
+                return
             batch.append(PortResult(host.host, host.ip, port, state, reason, host.hints.get(port)))
 
         def release(ip: str) -> None:
@@ -328,8 +331,9 @@ class _EpollEngine:
                         sock, host, port = inflight.pop(fd)
                         release(host.ip)
                         if events & err_mask:
-                            code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                            finish(host, port, *_state_for(code or errno.ECONNRESET))
+                            if not open_only:  # why it failed matters only when reported
+                                code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                                finish(host, port, *_state_for(code or errno.ECONNRESET))
                         else:
                             finish(host, port, PortState.OPEN, "connected")
                         sock.close()  # closing also removes it from the epoll set

@@ -16,7 +16,7 @@ from leakmap.discovery import (
     parse_domain,
     read_wordlist,
 )
-from leakmap.net.dns import NameAnswer, NameServer, parse_resolver
+from leakmap.net.dnsclient import NameAnswer, NameServer, parse_resolver
 
 
 @pytest.mark.parametrize(

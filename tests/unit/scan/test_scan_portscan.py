@@ -312,3 +312,13 @@ async def test_epoll_engine_stops_when_consumer_breaks(full_backlog: int) -> Non
     assert first.state is PortState.CLOSED
     await asyncio.wait_for(gen.aclose(), 5)
     assert not any(t.name == "leakmap-portscan" for t in threading.enumerate())
+
+
+@pytest.mark.parametrize("engine", ["epoll", "asyncio"])
+async def test_open_only_reports_only_open_ports(
+    engine: str, listener: tuple[str, int], full_backlog: int
+) -> None:
+    ip, open_port = listener
+    scanner = PortScanner(timeout=0.3, open_only=True, engine=engine)
+    hosts = [ScanHost("a", ip, (open_port, _free_port(), full_backlog))]
+    assert [(r.port, r.state) async for r in scanner.scan(hosts)] == [(open_port, PortState.OPEN)]
