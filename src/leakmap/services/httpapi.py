@@ -1,4 +1,5 @@
-"""A bounded session with one HTTP JSON API: the reading side the HTTP service plugins share.
+"""A bounded session with one HTTP JSON API, and the plugin scaffolding the HTTP JSON service
+plugins share (:class:`HttpJsonService`).
 
 :class:`HttpApi` wraps an ``httpx.AsyncClient`` (from :meth:`leakmap.net.bounded.Network.
 http_client`) with the limits a plugin keeps against a hostile server: bytes and seconds per
@@ -16,18 +17,47 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
 
+from leakmap.categories import DataCategory
 from leakmap.errors import ProbeError
+from leakmap.findings import Finding, Severity
 from leakmap.net.bounded import BoundedResponse, fetch_bounded
 from leakmap.net.httpjson import JsonAnswer, fetch_json
+from leakmap.sanitize import sanitize
+from leakmap.services.base import (
+    AuthState,
+    Endpoint,
+    OpenPort,
+    PreProbe,
+    ScanContext,
+    ServiceReport,
+    ServiceResult,
+)
+from leakmap.services.common.budget import Deadline
+from leakmap.services.common.catalogue import Catalogue
 
-__all__ = ["FAILED", "HttpApi", "as_dict", "as_int", "as_list", "as_str", "quote_path"]
+__all__ = [
+    "FAILED",
+    "HttpApi",
+    "HttpJsonService",
+    "Identity",
+    "as_dict",
+    "as_int",
+    "as_list",
+    "as_str",
+    "base_url",
+    "deadline_timeout",
+    "quote_path",
+]
 
 #: the answer for a request that failed, timed out or was not sent (budget spent)
 FAILED = JsonAnswer(status=0, body=None)
@@ -152,3 +182,155 @@ class HttpApi:
             return None
         self.bytes_read += len(resp.body)
         return resp
+
+
+def deadline_timeout(deadline: Deadline) -> asyncio.Timeout:
+    """``async with deadline_timeout(d):`` - what is left of an endpoint's time budget."""
+    return asyncio.timeout(max(0.1, deadline.left()))
+
+
+def base_url(ip: str, port: int, tls: bool) -> str:
+    host = f"[{ip}]" if ":" in ip else ip
+    return f"{'https' if tls else 'http'}://{host}:{port}"
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """What :meth:`HttpJsonService.identify` proved: the evidence, a version, details."""
+
+    evidence: str
+    version: str | None = None
+    details: Mapping[str, str] = field(default_factory=dict)
+
+
+class HttpJsonService:
+    """The scaffolding of a plugin for an HTTP JSON API (Jupyter, MLflow, Chroma, ...).
+
+    A subclass sets the class constants of :class:`~leakmap.services.base.Service` plus
+    ``catalogue`` and ``capability_rules`` (capability name -> rule id raised when it is
+    usable), and implements :meth:`accepts`, :meth:`identify` (positive evidence from a few
+    GETs) and :meth:`examine` (the report). This class owns the bounded client, the time
+    budgets (fingerprint and endpoint), the never-raise guarantee and the common findings:
+    ``NAME.open-access`` (with the proof), ``NAME.auth-unknown``, the data findings and one
+    finding per usable capability. Sanitised notes only; a crash becomes a note naming the
+    exception's type.
+    """
+
+    name: ClassVar[str]
+    default_ports: ClassVar[Mapping[int, str]]
+    protocols: ClassVar[frozenset[str]] = frozenset({"http", "https"})
+    url_schemes: ClassVar[Mapping[str, tuple[int, str]]] = MappingProxyType({})
+    capabilities: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    catalogue: ClassVar[Catalogue]
+    capability_rules: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    #: bytes per request (never more than the scan's ``max_response_bytes``)
+    request_limit: ClassVar[int] = 1024 * 1024
+    #: requests per endpoint
+    max_requests: ClassVar[int] = 300
+
+    def accepts(self, pre: PreProbe) -> bool:
+        return False
+
+    def _api(self, client: httpx.AsyncClient, ctx: ScanContext) -> HttpApi:
+        cfg = ctx.config
+        return HttpApi(
+            client,
+            limit=min(self.request_limit, cfg.max_response_bytes),
+            timeout=cfg.connect_timeout + cfg.read_timeout,
+            max_requests=self.max_requests,
+        )
+
+    async def fingerprint(self, port: OpenPort, ctx: ScanContext) -> Endpoint | None:
+        cfg = ctx.config
+        try:
+            async with asyncio.timeout(cfg.connect_timeout + 3 * cfg.read_timeout):
+                pre = await ctx.preprobe(port)
+                tls = pre.family == "https"
+                url = base_url(port.ip, port.port, tls)
+                async with ctx.network.http_client(base_url=url) as client:
+                    found = await self.identify(self._api(client, ctx), pre)
+        except Exception:
+            return None
+        if found is None:
+            return None
+        return Endpoint(
+            host=port.host,
+            ip=port.ip,
+            port=port.port,
+            service=self.name,
+            transport="https" if tls else "http",
+            evidence=found.evidence,
+            version=found.version,
+            details=dict(found.details),
+        )
+
+    async def identify(self, api: HttpApi, pre: PreProbe) -> Identity | None:
+        """Positive evidence that this is the service, or None. May raise (caught)."""
+        raise NotImplementedError
+
+    async def assess(self, endpoint: Endpoint, ctx: ScanContext) -> ServiceResult:
+        url = base_url(endpoint.ip, endpoint.port, endpoint.transport == "https")
+        deadline = Deadline.for_endpoint(ctx.config)
+        try:
+            async with ctx.network.http_client(base_url=url) as client:
+                report = await self.examine(self._api(client, ctx), endpoint, ctx, deadline)
+        except Exception as exc:  # the report must survive any hostile server
+            report = ServiceReport.for_endpoint(
+                endpoint,
+                auth=AuthState.UNKNOWN,
+                notes=(f"assessment stopped: {type(exc).__name__}",),
+            )
+        return ServiceResult(report=report, findings=tuple(self.findings(report)))
+
+    async def examine(
+        self, api: HttpApi, endpoint: Endpoint, ctx: ScanContext, deadline: Deadline
+    ) -> ServiceReport:
+        raise NotImplementedError
+
+    def open_evidence(self, report: ServiceReport) -> str:
+        """The evidence of the open-access finding (override to add counts)."""
+        listed = len(report.resources)
+        return f"{report.proof or 'open'}; {listed} resources listed"
+
+    def findings(self, report: ServiceReport) -> list[Finding]:
+        cat, host, port = self.catalogue, report.host, report.port
+        out: list[Finding] = []
+        if report.auth is AuthState.NONE:
+            data = report.resources and any(r.data_findings for r in report.resources)
+            sensitive = any(
+                d.category in (DataCategory.SECRET, DataCategory.CHAT)
+                for r in report.resources
+                for d in r.data_findings
+            )
+            out.append(
+                cat.finding(
+                    f"{self.name}.open-access",
+                    host=host,
+                    port=port,
+                    evidence=sanitize(self.open_evidence(report), 400),
+                    severity=Severity.CRITICAL if data and sensitive else None,
+                )
+            )
+        elif report.auth is AuthState.UNKNOWN:
+            notes = "; ".join(report.notes[:3]) or "no checkable answer"
+            out.append(
+                cat.finding(
+                    f"{self.name}.auth-unknown", host=host, port=port, evidence=sanitize(notes, 300)
+                )
+            )
+        out.extend(cat.data_findings(report))
+        for capability, usable in report.capabilities.items():
+            rule_id = self.capability_rules.get(capability)
+            if usable is True and rule_id is not None:
+                out.append(
+                    cat.finding(
+                        rule_id,
+                        host=host,
+                        port=port,
+                        evidence=sanitize(self.capability_evidence(report, capability), 400),
+                    )
+                )
+        return out
+
+    def capability_evidence(self, report: ServiceReport, capability: str) -> str:
+        return f"{capability}: {self.capabilities.get(capability, 'usable')} (no credential)"

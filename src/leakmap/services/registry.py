@@ -26,8 +26,9 @@ ENTRY_POINT_GROUP = "leakmap.services"
 
 def builtin_services() -> dict[str, type[Service]]:
     from leakmap.services.clickhouse.plugin import ClickHouse
+    from leakmap.services.jupyter.plugin import Jupyter
 
-    return {ClickHouse.name: ClickHouse}
+    return {ClickHouse.name: ClickHouse, Jupyter.name: Jupyter}
 
 
 def load_services(*, plugins: bool = True) -> dict[str, type[Service]]:

@@ -11,11 +11,11 @@ from leakmap.classify.engine import Classifier
 from leakmap.classify.redact import value_hash
 from leakmap.net.bounded import Network
 from leakmap.services.base import AuthState
-from leakmap.services.chroma_api import read_chroma
+from leakmap.services.chroma.api import read_chroma
 from leakmap.services.httpapi import HttpApi
-from leakmap.services.jupyter_api import read_jupyter
-from leakmap.services.mlflow_api import read_mlflow
-from leakmap.services.prometheus_api import read_prometheus
+from leakmap.services.jupyter.api import read_jupyter
+from leakmap.services.mlflow.api import read_mlflow
+from leakmap.services.prometheus.api import read_prometheus
 
 from .conftest import Seeded
 

@@ -99,10 +99,12 @@ def _pairs(items: Any, limit: int = 200) -> list[str]:
     return out
 
 
-async def read_mlflow(api: HttpApi, limits: MlflowLimits | None = None) -> MlflowFacts:
+async def read_mlflow(
+    api: HttpApi, limits: MlflowLimits | None = None, facts: MlflowFacts | None = None
+) -> MlflowFacts:
     """What the tracking server shows this caller; never raises for what the server sends."""
     limits = limits or MlflowLimits()
-    facts = MlflowFacts()
+    facts = facts if facts is not None else MlflowFacts()
     page = await api.text("/version", limit=256)
     if page is not None and page.status == 200 and not page.truncated:
         facts.version = parse_version(page.text())

@@ -174,11 +174,13 @@ async def _auth_mode(api: HttpApi) -> str | None:
     return None
 
 
-async def read_jupyter(api: HttpApi, limits: WalkLimits | None = None) -> JupyterFacts:
+async def read_jupyter(
+    api: HttpApi, limits: WalkLimits | None = None, facts: JupyterFacts | None = None
+) -> JupyterFacts:
     """Everything the API shows this caller, within ``limits``; never raises for what the
     server sends (odd answers become notes and ``unknown``)."""
     limits = limits or WalkLimits()
-    facts = JupyterFacts()
+    facts = facts if facts is not None else JupyterFacts()
     facts.version = parse_version((await api.get("/api")).body)
     status = await api.get("/api/status")
     body = as_dict(status.body)

@@ -77,10 +77,12 @@ def _collections(body: Any) -> list[tuple[str, str, Any]] | None:
     return out
 
 
-async def read_chroma(api: HttpApi, limits: ChromaLimits | None = None) -> ChromaFacts:
+async def read_chroma(
+    api: HttpApi, limits: ChromaLimits | None = None, facts: ChromaFacts | None = None
+) -> ChromaFacts:
     """What the server shows this caller; never raises for what the server sends."""
     limits = limits or ChromaLimits()
-    facts = ChromaFacts()
+    facts = facts if facts is not None else ChromaFacts()
     for version in ("v2", "v1"):
         beat = await api.get(f"/api/{version}/heartbeat")
         if beat.status == 200 and _heartbeat(beat.body):

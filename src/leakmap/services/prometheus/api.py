@@ -60,8 +60,10 @@ def basic_auth_refusal(status: int, headers: Any, body: bytes) -> bool:
     return status == 401 and challenge.startswith("Basic") and body.strip() == b"Unauthorized"
 
 
-async def read_prometheus(api: HttpApi, *, max_targets: int = 500) -> PrometheusFacts:
-    facts = PrometheusFacts()
+async def read_prometheus(
+    api: HttpApi, *, max_targets: int = 500, facts: PrometheusFacts | None = None
+) -> PrometheusFacts:
+    facts = facts if facts is not None else PrometheusFacts()
     page = await api.text("/api/v1/status/buildinfo", limit=64 * 1024)
     if page is None:
         return facts

@@ -1,0 +1,1 @@
+"""chroma service plugin (see ``plugin.py``)."""

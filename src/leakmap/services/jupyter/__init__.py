@@ -1,0 +1,1 @@
+"""jupyter service plugin (see ``plugin.py``)."""

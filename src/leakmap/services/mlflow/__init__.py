@@ -1,0 +1,1 @@
+"""mlflow service plugin (see ``plugin.py``)."""

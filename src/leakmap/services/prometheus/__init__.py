@@ -1,0 +1,1 @@
+"""prometheus service plugin (see ``plugin.py``)."""
