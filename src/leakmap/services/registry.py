@@ -25,10 +25,14 @@ ENTRY_POINT_GROUP = "leakmap.services"
 
 
 def builtin_services() -> dict[str, type[Service]]:
+    from leakmap.services.chroma.plugin import Chroma
     from leakmap.services.clickhouse.plugin import ClickHouse
     from leakmap.services.jupyter.plugin import Jupyter
+    from leakmap.services.mlflow.plugin import Mlflow
+    from leakmap.services.prometheus.plugin import Prometheus
 
-    return {ClickHouse.name: ClickHouse, Jupyter.name: Jupyter}
+    plugins: list[type[Service]] = [ClickHouse, Jupyter, Mlflow, Chroma, Prometheus]
+    return {p.name: p for p in plugins}
 
 
 def load_services(*, plugins: bool = True) -> dict[str, type[Service]]:
