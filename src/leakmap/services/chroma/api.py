@@ -11,7 +11,9 @@
   ``POST .../collections/{id}/get`` with ``include: ["documents", "metadatas"]`` and a small
   ``limit`` - a read; embeddings are never asked for.
 
-The proof of open access is a collection listing that parses. Nothing is added, updated or
+The proof of open access (v2) is the tenant's database listing - entries naming the tenant
+asked for - followed by a collection listing that parses; on v1, a non-empty collection
+listing. Nothing is added, updated or
 deleted. Every string here came from the server.
 """
 
@@ -120,15 +122,17 @@ async def _read_v2(api: HttpApi, facts: ChromaFacts, limits: ChromaLimits) -> No
     facts.tenant = "default_tenant" if tenant in (None, "*") else tenant
     base = f"/api/v2/tenants/{quote_path(facts.tenant or '')}/databases"
     dbs = await api.get(base, {"limit": str(limits.max_databases)})
-    names = [as_str(as_dict(d).get("name"), 256) for d in as_list(dbs.body)]
-    facts.databases = [n for n in names if n][: limits.max_databases]
     if _refused(dbs.status):
         facts.auth = AuthState.REQUIRED
         return
-    if not facts.databases:
-        facts.databases = [
-            d for d in as_list(identity.field("databases")) if isinstance(d, str) and d != "*"
-        ][: limits.max_databases] or ["default_database"]
+    # the proof: databases of the tenant asked for, each naming that tenant (an empty list
+    # or a reflected answer proves nothing)
+    items = [as_dict(d) for d in as_list(dbs.body)]
+    names = [as_str(d.get("name"), 256) for d in items if d.get("tenant") == facts.tenant]
+    facts.databases = [n for n in names if n][: limits.max_databases]
+    if dbs.status != 200 or not facts.databases:
+        facts.notes.append(f"database listing answered {dbs.status or 'nothing usable'}")
+        return
     for db in facts.databases:
         if len(facts.collections) >= limits.max_collections:
             break
@@ -142,7 +146,7 @@ async def _read_v2(api: HttpApi, facts: ChromaFacts, limits: ChromaLimits) -> No
         if found is None:
             facts.notes.append(f"collection listing answered {listing.status or 'nothing usable'}")
             continue
-        facts.auth = AuthState.NONE
+        facts.auth = AuthState.NONE  # a database listing and a collection listing parsed
         _add(facts, limits, db, found[:room])
     await _sample(api, facts, limits, lambda c: f"{base}/{quote_path(c.database)}/collections")
 
@@ -153,7 +157,8 @@ async def _read_v1(api: HttpApi, facts: ChromaFacts, limits: ChromaLimits) -> No
         facts.auth = AuthState.REQUIRED
         return
     found = _collections(listing.body) if listing.status == 200 else None
-    if found is None:
+    if not found:
+        # an empty v1 listing is what an auth proxy answering [] gives too: no proof
         facts.notes.append(f"collection listing answered {listing.status or 'nothing usable'}")
         return
     facts.auth = AuthState.NONE

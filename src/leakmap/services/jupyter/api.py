@@ -4,8 +4,9 @@
 
 * ``/api`` - ``{"version": ...}``; it answers without a token by design and proves nothing
   about access;
-* ``/api/status`` - ``kernels`` and ``connections`` as integers: the proof of open access
-  (``403``/``401`` = a token or password is required); the login page tells token from password;
+* ``/api/status`` - ``kernels`` and ``connections`` as integers, then the root directory model
+  of ``/api/contents``: the proof of open access (``403``/``401`` = a token or password is
+  required; the login page tells token from password);
 * ``/api/contents`` - a breadth-first walk bounded in depth, directories, entries, files and
   bytes; notebooks are read as raw text (``type=file``) - no notebook model, no trust
   database, no checkpoint - and their cell sources and outputs sampled; other text files by
@@ -189,6 +190,12 @@ async def read_jupyter(
         and as_int(body.get("kernels")) is not None
         and as_int(body.get("connections")) is not None
     ):
+        # the proof also needs the root directory model (a second documented shape)
+        root = await api.get("/api/contents", {"content": "0"})
+        model = as_dict(root.body)
+        if root.status != 200 or model.get("type") != "directory" or "kernels" in model:
+            facts.notes.append(f"/api/contents answered {root.status or 'nothing usable'}")
+            return facts
         facts.auth = AuthState.NONE
         facts.auth_mode = "none"
     elif status.status in (401, 403):

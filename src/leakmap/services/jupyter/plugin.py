@@ -14,7 +14,8 @@ What it reports, for a server started without a token::
 Decisions worth knowing:
 
 * ``/api`` answers its version without a token by design: identity, never access. Auth
-  ``none`` needs ``/api/status`` with integer ``kernels`` and ``connections`` (the proof);
+  ``none`` needs ``/api/status`` with integer ``kernels`` and ``connections`` and the root
+  directory model from ``/api/contents`` (the proof);
   ``401``/``403`` there is ``required`` (the login page says token or password).
 * code execution is decided from answers, not by trying: Jupyter Server 2's
   ``/api/me?permissions=`` says whether this caller may ``execute`` kernels and terminals; on
@@ -51,7 +52,10 @@ __all__ = ["CATALOGUE", "Jupyter"]
 
 _DOCS = "https://jupyter-server.readthedocs.io/en/latest/"
 _SECURITY = _DOCS + "operators/security.html"
-PROOF = "/api/status answered kernels and connections as integers without a token"
+PROOF = (
+    "/api/status answered kernels and connections as integers and /api/contents a directory "
+    "model, without a token"
+)
 
 CATALOGUE = Catalogue(
     "jupyter",

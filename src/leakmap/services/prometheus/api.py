@@ -3,8 +3,9 @@
 :func:`read_prometheus` gathers :class:`PrometheusFacts`:
 
 * ``/api/v1/status/buildinfo`` - ``{"status": "success", "data": {"version": ...}}``: identity
-  and the proof of open access (the API needs no credential unless ``--web.config.file`` sets
-  one: then everything answers ``401`` with ``WWW-Authenticate: Basic``);
+  and, with the config's ``data.yaml`` (a second documented shape), the proof of open access
+  (the API needs no credential unless ``--web.config.file`` sets one: then everything answers
+  ``401`` with ``WWW-Authenticate: Basic``);
 * ``/api/v1/status/config`` - the loaded configuration as YAML: Prometheus masks the fields it
   knows to be secret (``<secret>``), not ``params``, URLs, labels or relabel rules;
 * ``/api/v1/targets`` - every scrape target: host names, ports, labels, last errors - the
@@ -79,11 +80,15 @@ async def read_prometheus(
     version = as_str(as_dict(success_data(body)).get("version"), 64)
     if not version:
         return facts
-    facts.version, facts.identified, facts.auth = version, True, AuthState.NONE
+    facts.version, facts.identified = version, True
     config = await api.get("/api/v1/status/config")
     facts.config_yaml = as_str(as_dict(success_data(config.body)).get("yaml"), 4 * 1024 * 1024)
-    if facts.config_yaml is None:
+    if facts.config_yaml is None or "version" in as_dict(success_data(config.body)):
+        # a second documented shape on another path: a reflector cannot give both
+        facts.config_yaml = None
         facts.notes.append(f"config answered {config.status or 'nothing usable'}")
+        return facts
+    facts.auth = AuthState.NONE
     targets = await api.get("/api/v1/targets", {"state": "active"})
     data = success_data(targets.body)
     if data is None:

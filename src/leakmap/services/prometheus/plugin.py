@@ -14,9 +14,10 @@ What it reports, for a server without ``--web.config.file``::
 Decisions worth knowing:
 
 * auth ``none`` needs ``/api/v1/status/buildinfo`` to answer ``status: success`` with a version
-  string; the exporter-toolkit's basic-auth refusal (``401``, ``WWW-Authenticate: Basic``, body
-  ``Unauthorized``) is ``required``. That refusal carries no product name: a protected server
-  is reported as Prometheus only on its default port, with that said in the evidence.
+  string and ``/api/v1/status/config`` the YAML; the exporter-toolkit's basic-auth refusal
+  (``401``, ``WWW-Authenticate: Basic``, body ``Unauthorized``) is ``required``. That refusal
+  carries no product name: a protected server is reported as Prometheus only on its default
+  port, with that said in the evidence.
 * ``<secret>`` in the config is Prometheus's own masking; what it does not mask (``params``,
   URLs, labels, relabel rules, headers in older versions) is classified like any sample.
 * capabilities come from ``/api/v1/status/flags`` alone: the admin API (delete series,
@@ -64,7 +65,7 @@ __all__ = ["CATALOGUE", "Prometheus"]
 _DOCS = "https://prometheus.io/docs/"
 _SECURITY = _DOCS + "operating/security/"
 _WEB = _DOCS + "prometheus/latest/configuration/https/"
-PROOF = "/api/v1/status/buildinfo answered status success with a version"
+PROOF = "buildinfo answered a version and status/config the loaded YAML (status success)"
 
 CATALOGUE = Catalogue(
     "prometheus",
