@@ -22,7 +22,7 @@ import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -47,6 +47,7 @@ from leakmap.services.common.catalogue import Catalogue
 
 __all__ = [
     "FAILED",
+    "Facts",
     "HttpApi",
     "HttpJsonService",
     "Identity",
@@ -203,14 +204,28 @@ class Identity:
     details: Mapping[str, str] = field(default_factory=dict)
 
 
-class HttpJsonService:
+class Facts(Protocol):
+    """What a reader gathered: at least a version, the access state and notes."""
+
+    version: str | None
+    auth: AuthState
+    notes: list[str]
+
+
+F = TypeVar("F", bound=Facts)
+
+
+class HttpJsonService(Generic[F]):
     """The scaffolding of a plugin for an HTTP JSON API (Jupyter, MLflow, Chroma, ...).
 
     A subclass sets the class constants of :class:`~leakmap.services.base.Service` plus
     ``catalogue`` and ``capability_rules`` (capability name -> rule id raised when it is
     usable), and implements :meth:`accepts`, :meth:`identify` (positive evidence from a few
-    GETs) and :meth:`examine` (the report). This class owns the bounded client, the time
-    budgets (fingerprint and endpoint), the never-raise guarantee and the common findings:
+    GETs), :meth:`new_facts` and :meth:`read` (its reader, filling the facts within the time
+    budget) and :meth:`open_report` (the report of a proven-open endpoint; any other access
+    state gives a report with the version and notes only, nothing listed). This class owns the
+    bounded client, the time budgets (fingerprint and endpoint), the never-raise guarantee and
+    the common findings:
     ``NAME.open-access`` (with the proof), ``NAME.auth-unknown``, the data findings and one
     finding per usable capability. Sanitised notes only; a crash becomes a note naming the
     exception's type.
@@ -284,6 +299,30 @@ class HttpJsonService:
 
     async def examine(
         self, api: HttpApi, endpoint: Endpoint, ctx: ScanContext, deadline: Deadline
+    ) -> ServiceReport:
+        facts = self.new_facts()
+        try:
+            async with deadline_timeout(deadline):
+                await self.read(api, ctx, facts)
+        except TimeoutError:
+            facts.notes.append("time budget reached: reading stopped early")
+        version = facts.version or endpoint.version
+        if facts.auth is not AuthState.NONE:
+            notes = tuple(sanitize(n, 200) for n in facts.notes)
+            return ServiceReport.for_endpoint(
+                endpoint, version=version, auth=facts.auth, notes=notes
+            )
+        return self.open_report(endpoint, facts, ctx, version)
+
+    def new_facts(self) -> F:
+        raise NotImplementedError
+
+    async def read(self, api: HttpApi, ctx: ScanContext, facts: F) -> None:
+        """Fill ``facts`` (may be cut short by the time budget: keep them valid throughout)."""
+        raise NotImplementedError
+
+    def open_report(
+        self, endpoint: Endpoint, facts: F, ctx: ScanContext, version: str | None
     ) -> ServiceReport:
         raise NotImplementedError
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from leakmap.classify import Classifier
 from leakmap.classify.redact import value_hash
 from leakmap.net.bounded import Network
@@ -27,7 +29,7 @@ def make_ctx(**cfg: object) -> ScanContext:
 
 
 async def run_plugin(
-    plugin: HttpJsonService, ip: str, port: int, ctx: ScanContext | None = None
+    plugin: HttpJsonService[Any], ip: str, port: int, ctx: ScanContext | None = None
 ) -> tuple[Endpoint | None, ServiceResult | None]:
     ctx = ctx or make_ctx()
     endpoint = await plugin.fingerprint(OpenPort(ip, ip, port), ctx)

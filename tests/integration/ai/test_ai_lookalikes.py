@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from threading import Thread
+from typing import Any
 
 import pytest
 
@@ -42,7 +43,7 @@ def heartbeat_then_empty(path: str) -> Answer:
     return _json([])
 
 
-CASES: dict[str, tuple[HttpJsonService, int, Responder]] = {
+CASES: dict[str, tuple[HttpJsonService[Any], int, Responder]] = {
     "jupyter-version-reflector": (Jupyter(), 8888, reflect({"version": "2.14.0"})),
     "jupyter-status-reflector": (
         Jupyter(),
@@ -87,7 +88,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture(params=sorted(CASES))
-def lookalike(request: pytest.FixtureRequest) -> Iterator[tuple[HttpJsonService, str, int]]:
+def lookalike(request: pytest.FixtureRequest) -> Iterator[tuple[HttpJsonService[Any], str, int]]:
     plugin, port, responder = CASES[request.param]
     handler = type("H", (_Handler,), {"responder": staticmethod(responder)})
     server = ThreadingHTTPServer((random_loopback((port,)), port), handler)
@@ -101,7 +102,7 @@ def lookalike(request: pytest.FixtureRequest) -> Iterator[tuple[HttpJsonService,
         server.server_close()
 
 
-async def test_lookalike_never_open(lookalike: tuple[HttpJsonService, str, int]) -> None:
+async def test_lookalike_never_open(lookalike: tuple[HttpJsonService[Any], str, int]) -> None:
     plugin, ip, port = lookalike
     for _ in range(5):  # deterministic paths; the hostile suite repeats 20 times
         ctx = make_ctx(connect_timeout=1.0, read_timeout=1.0, banner_wait=0.05)

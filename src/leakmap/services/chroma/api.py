@@ -95,6 +95,7 @@ async def read_chroma(
     if facts.api == "v2":
         await _read_v2(api, facts, limits)
     elif facts.api == "v1":
+        facts.notes.append("v1 API only (a server before Chroma 0.6)")
         await _read_v1(api, facts, limits)
     return facts
 

@@ -37,7 +37,6 @@ from leakmap.services.base import (
     ServiceReport,
 )
 from leakmap.services.chroma.api import ChromaFacts, ChromaLimits, read_chroma
-from leakmap.services.common.budget import Deadline
 from leakmap.services.common.catalogue import Catalogue, rule
 from leakmap.services.common.sample import classify_sample
 from leakmap.services.httpapi import (
@@ -46,7 +45,6 @@ from leakmap.services.httpapi import (
     Identity,
     as_int,
     as_str,
-    deadline_timeout,
 )
 
 __all__ = ["CATALOGUE", "Chroma"]
@@ -87,7 +85,7 @@ CATALOGUE = Catalogue(
 )
 
 
-class Chroma(HttpJsonService):
+class Chroma(HttpJsonService[ChromaFacts]):
     """Chroma vector database over its REST API (v2, v1)."""
 
     name: ClassVar[str] = "chroma"
@@ -114,41 +112,26 @@ class Chroma(HttpJsonService):
                 return Identity(f"/api/{version}/heartbeat answered a nanosecond heartbeat", number)
         return None
 
-    async def examine(
-        self, api: HttpApi, endpoint: Endpoint, ctx: ScanContext, deadline: Deadline
-    ) -> ServiceReport:
-        facts = ChromaFacts()
-        limits = ChromaLimits(
+    def new_facts(self) -> ChromaFacts:
+        return ChromaFacts()
+
+    def _limits(self, ctx: ScanContext) -> ChromaLimits:
+        return ChromaLimits(
             max_collections=min(self.limits.max_collections, ctx.config.max_resources),
             sample_collections=min(self.limits.sample_collections, ctx.config.max_sampled),
             documents_per_collection=min(
                 self.limits.documents_per_collection, ctx.config.sample_rows
             ),
         )
-        notes: list[str] = []
-        try:
-            async with deadline_timeout(deadline):
-                await read_chroma(api, limits, facts)
-        except TimeoutError:
-            notes.append("time budget reached: sampling stopped early")
-        return self._report(endpoint, facts, ctx, notes, limits)
 
-    def _report(
-        self,
-        endpoint: Endpoint,
-        facts: ChromaFacts,
-        ctx: ScanContext,
-        notes: list[str],
-        limits: ChromaLimits,
+    async def read(self, api: HttpApi, ctx: ScanContext, facts: ChromaFacts) -> None:
+        await read_chroma(api, self._limits(ctx), facts)
+
+    def open_report(
+        self, endpoint: Endpoint, facts: ChromaFacts, ctx: ScanContext, version: str | None
     ) -> ServiceReport:
-        version = facts.version or endpoint.version
-        notes = [*facts.notes, *notes]
-        if facts.api == "v1":
-            notes.append("v1 API only (a server before Chroma 0.6)")
-        if facts.auth is not AuthState.NONE:
-            return ServiceReport.for_endpoint(
-                endpoint, version=version, auth=facts.auth, notes=tuple(notes)
-            )
+        notes = list(facts.notes)
+        limits = self._limits(ctx)
         resources = tuple(
             Resource(
                 kind="collection",

@@ -201,6 +201,8 @@ async def read_jupyter(
     elif status.status in (401, 403):
         facts.auth = AuthState.REQUIRED
         facts.auth_mode = await _auth_mode(api)
+        if facts.auth_mode is not None:
+            facts.notes.append(f"login: {facts.auth_mode}")
         return facts
     else:
         facts.notes.append(f"/api/status answered {status.status or 'nothing usable'}")

@@ -42,10 +42,9 @@ from leakmap.services.base import (
     ScanContext,
     ServiceReport,
 )
-from leakmap.services.common.budget import Deadline
 from leakmap.services.common.catalogue import Catalogue, rule
 from leakmap.services.common.sample import classify_sample
-from leakmap.services.httpapi import HttpApi, HttpJsonService, Identity, deadline_timeout
+from leakmap.services.httpapi import HttpApi, HttpJsonService, Identity
 from leakmap.services.jupyter.api import JupyterFacts, WalkLimits, parse_version, read_jupyter
 
 __all__ = ["CATALOGUE", "Jupyter"]
@@ -106,7 +105,7 @@ CATALOGUE = Catalogue(
 )
 
 
-class Jupyter(HttpJsonService):
+class Jupyter(HttpJsonService[JupyterFacts]):
     """Jupyter Server / Notebook / JupyterLab over its REST API."""
 
     name: ClassVar[str] = "jupyter"
@@ -144,33 +143,20 @@ class Jupyter(HttpJsonService):
             return None
         return Identity('/api answered {"version": ...} (Jupyter Server REST API)', version)
 
-    async def examine(
-        self, api: HttpApi, endpoint: Endpoint, ctx: ScanContext, deadline: Deadline
-    ) -> ServiceReport:
-        facts = JupyterFacts()
+    def new_facts(self) -> JupyterFacts:
+        return JupyterFacts()
+
+    async def read(self, api: HttpApi, ctx: ScanContext, facts: JupyterFacts) -> None:
         limits = WalkLimits(
             max_files=min(self.limits.max_files, ctx.config.max_sampled),
             max_entries=min(self.limits.max_entries, ctx.config.max_resources),
         )
-        notes: list[str] = []
-        try:
-            async with deadline_timeout(deadline):
-                await read_jupyter(api, limits, facts)
-        except TimeoutError:
-            notes.append("time budget reached: the contents walk stopped early")
-        return self._report(endpoint, facts, ctx, notes)
+        await read_jupyter(api, limits, facts)
 
-    def _report(
-        self, endpoint: Endpoint, facts: JupyterFacts, ctx: ScanContext, notes: list[str]
+    def open_report(
+        self, endpoint: Endpoint, facts: JupyterFacts, ctx: ScanContext, version: str | None
     ) -> ServiceReport:
-        version = facts.version or endpoint.version
-        notes = [*facts.notes, *notes]
-        if facts.auth_mode in ("token", "password"):
-            notes.append(f"login: {facts.auth_mode}")
-        if facts.auth is not AuthState.NONE:
-            return ServiceReport.for_endpoint(
-                endpoint, version=version, auth=facts.auth, notes=tuple(notes)
-            )
+        notes = list(facts.notes)
         resources = [
             Resource(
                 kind="notebook" if f.kind == "notebook" else "file",

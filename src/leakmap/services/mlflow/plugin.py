@@ -40,10 +40,9 @@ from leakmap.services.base import (
     ScanContext,
     ServiceReport,
 )
-from leakmap.services.common.budget import Deadline
 from leakmap.services.common.catalogue import Catalogue, rule
 from leakmap.services.common.sample import classify_sample
-from leakmap.services.httpapi import HttpApi, HttpJsonService, Identity, deadline_timeout
+from leakmap.services.httpapi import HttpApi, HttpJsonService, Identity
 from leakmap.services.mlflow.api import MlflowFacts, MlflowLimits, parse_version, read_mlflow
 
 __all__ = ["CATALOGUE", "Mlflow"]
@@ -84,7 +83,7 @@ CATALOGUE = Catalogue(
 )
 
 
-class Mlflow(HttpJsonService):
+class Mlflow(HttpJsonService[MlflowFacts]):
     """MLflow tracking server and model registry over the REST API."""
 
     name: ClassVar[str] = "mlflow"
@@ -118,28 +117,17 @@ class Mlflow(HttpJsonService):
             return Identity("experiment search answered a listing; /version answered", version)
         return None
 
-    async def examine(
-        self, api: HttpApi, endpoint: Endpoint, ctx: ScanContext, deadline: Deadline
-    ) -> ServiceReport:
-        facts = MlflowFacts()
-        limits = MlflowLimits(max_runs=min(self.limits.max_runs, ctx.config.max_sampled))
-        notes: list[str] = []
-        try:
-            async with deadline_timeout(deadline):
-                await read_mlflow(api, limits, facts)
-        except TimeoutError:
-            notes.append("time budget reached: sampling stopped early")
-        return self._report(endpoint, facts, ctx, notes)
+    def new_facts(self) -> MlflowFacts:
+        return MlflowFacts()
 
-    def _report(
-        self, endpoint: Endpoint, facts: MlflowFacts, ctx: ScanContext, notes: list[str]
+    async def read(self, api: HttpApi, ctx: ScanContext, facts: MlflowFacts) -> None:
+        limits = MlflowLimits(max_runs=min(self.limits.max_runs, ctx.config.max_sampled))
+        await read_mlflow(api, limits, facts)
+
+    def open_report(
+        self, endpoint: Endpoint, facts: MlflowFacts, ctx: ScanContext, version: str | None
     ) -> ServiceReport:
-        version = facts.version or endpoint.version
-        notes = [*facts.notes, *notes]
-        if facts.auth is not AuthState.NONE:
-            return ServiceReport.for_endpoint(
-                endpoint, version=version, auth=facts.auth, notes=tuple(notes)
-            )
+        notes = list(facts.notes)
         cap = self.limits.max_experiments
         artifacts = sum(len(r.artifacts) for r in facts.runs)
         if artifacts:

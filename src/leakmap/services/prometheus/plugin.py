@@ -42,7 +42,6 @@ from leakmap.services.base import (
     ScanContext,
     ServiceReport,
 )
-from leakmap.services.common.budget import Deadline
 from leakmap.services.common.catalogue import Catalogue, rule
 from leakmap.services.common.sample import classify_sample
 from leakmap.services.httpapi import (
@@ -51,7 +50,6 @@ from leakmap.services.httpapi import (
     Identity,
     as_dict,
     as_str,
-    deadline_timeout,
 )
 from leakmap.services.prometheus.api import (
     PrometheusFacts,
@@ -113,7 +111,7 @@ CATALOGUE = Catalogue(
 )
 
 
-class Prometheus(HttpJsonService):
+class Prometheus(HttpJsonService[PrometheusFacts]):
     """Prometheus server over its HTTP API."""
 
     name: ClassVar[str] = "prometheus"
@@ -163,28 +161,16 @@ class Prometheus(HttpJsonService):
         by_port = endpoint is not None and endpoint.details.get("identity") == "port"
         return None if by_port and port.port not in self.default_ports else endpoint
 
-    async def examine(
-        self, api: HttpApi, endpoint: Endpoint, ctx: ScanContext, deadline: Deadline
-    ) -> ServiceReport:
-        facts = PrometheusFacts()
-        notes: list[str] = []
-        try:
-            async with deadline_timeout(deadline):
-                limit = min(500, ctx.config.max_resources)
-                await read_prometheus(api, max_targets=limit, facts=facts)
-        except TimeoutError:
-            notes.append("time budget reached: reading stopped early")
-        return self._report(endpoint, facts, ctx, notes)
+    def new_facts(self) -> PrometheusFacts:
+        return PrometheusFacts()
 
-    def _report(
-        self, endpoint: Endpoint, facts: PrometheusFacts, ctx: ScanContext, notes: list[str]
+    async def read(self, api: HttpApi, ctx: ScanContext, facts: PrometheusFacts) -> None:
+        await read_prometheus(api, max_targets=min(500, ctx.config.max_resources), facts=facts)
+
+    def open_report(
+        self, endpoint: Endpoint, facts: PrometheusFacts, ctx: ScanContext, version: str | None
     ) -> ServiceReport:
-        version = facts.version or endpoint.version
-        notes = [*facts.notes, *notes]
-        if facts.auth is not AuthState.NONE:
-            return ServiceReport.for_endpoint(
-                endpoint, version=version, auth=facts.auth, notes=tuple(notes)
-            )
+        notes = list(facts.notes)
         resources = []
         if facts.config_yaml is not None:
             lines = facts.config_yaml.splitlines()
