@@ -195,6 +195,8 @@ def parse_ct(text: str, source: str = "ct") -> list[str]:
             data = json.loads(body)
         except ValueError as exc:
             raise DiscoveryError(f"--ct-file {source}: JSON that does not parse ({exc})") from exc
+        except RecursionError:
+            raise DiscoveryError(f"--ct-file {source}: JSON nested too deep") from None
         if isinstance(data, dict):
             data = [data]
         if not isinstance(data, list):

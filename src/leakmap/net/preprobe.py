@@ -41,7 +41,8 @@ def parse_http_answer(raw: bytes, *, tls: bool = False) -> HttpAnswer | None:
         head, sep, body = raw.partition(b"\n\n")
     lines = head.decode("latin-1").splitlines()
     parts = lines[0].split(" ", 2) if lines else []
-    if len(parts) < 2 or not parts[1].isdigit() or len(parts[1]) != 3:
+    # ASCII digits only: str.isdigit() also accepts '²³¹', which int() refuses
+    if len(parts) < 2 or not parts[1].isascii() or not parts[1].isdigit() or len(parts[1]) != 3:
         return None
     headers: dict[str, str] = {}
     for line in lines[1 : 1 + _MAX_HEADERS]:
@@ -62,7 +63,7 @@ def _answer_complete(buf: bytes) -> bool:
     if at >= 0:
         end = low.find(b"\n", at + 1)
         value = low[at + len(marker) : end if end >= 0 else None].strip()
-        return value.isdigit() and len(body) >= int(value)
+        return value.isascii() and value.isdigit() and len(body) >= int(value)
     return b"transfer-encoding: chunked" in low and body.endswith(b"0\r\n\r\n")
 
 
