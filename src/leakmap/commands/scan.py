@@ -215,6 +215,11 @@ def scan(
         "--max-tables",
         help="Resources (tables, keys, indices, ...) listed per endpoint.",
     ),
+    max_sampled: int = typer.Option(
+        500,
+        "--max-sampled",
+        help="Resources sampled per endpoint: leak-suggesting names first, then the largest.",
+    ),
     rules: list[Path] | None = typer.Option(  # noqa: B008
         None, "--rules", help="Extra classifier rule file (repeatable)."
     ),
@@ -260,6 +265,7 @@ def scan(
             concurrency=concurrency,
             per_host=per_host,
             max_resources=max_resources,
+            max_sampled=max_sampled,
             rules=rules or [],
             disable=disable or [],
             quiet=quiet,
@@ -311,6 +317,7 @@ def _scan(
     concurrency: int,
     per_host: int,
     max_resources: int,
+    max_sampled: int,
     rules: list[Path],
     disable: list[str],
     quiet: bool,
@@ -330,6 +337,7 @@ def _scan(
     _check(endpoint_timeout > 0, "--endpoint-timeout must be positive")
     _check(concurrency >= 1 and per_host >= 1, "--concurrency and --per-host must be at least 1")
     _check(max_resources >= 0, "--max-resources must be 0 or more")
+    _check(max_sampled >= 0, "--max-sampled must be 0 or more")
     check_output(output)
     store, history_note = open_history(db, enabled=history)
 
@@ -419,6 +427,7 @@ def _scan(
         concurrency=concurrency,
         per_host_concurrency=per_host,
         max_resources=max_resources,
+        max_sampled=max_sampled,
     )
     services: list[Service] = [cls() for cls in classes.values()]
     pipeline = Pipeline.create(

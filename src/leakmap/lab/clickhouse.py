@@ -526,6 +526,26 @@ class ClickHouseInstance:
             raise LabError(f"lab admin query failed (HTTP {resp.status_code}): {first}")
         return resp.text
 
+    def attach_tables(
+        self, database: str, tables: Sequence[str], *, columns: str = "x String"
+    ) -> None:
+        """Create ``database`` with many empty ``Memory`` tables at once (for inventory tests).
+
+        One ``CREATE TABLE`` takes ~90 ms on 18.16 (2,000 tables: 3 minutes); writing the
+        ``ATTACH`` definitions into the server's metadata directory and attaching the whole
+        database takes under a second. Names must be plain identifiers.
+        """
+        for name in (database, *tables):
+            if not name.isidentifier():
+                raise LabError(f"not a plain identifier: {name[:40]!r}")
+        meta = self.dir / "data" / "metadata" / database
+        meta.mkdir(parents=True, exist_ok=False)
+        for table in tables:
+            (meta / f"{table}.sql").write_text(
+                f"ATTACH TABLE {table}\n(\n    {columns}\n)\nENGINE = Memory\n", encoding="utf-8"
+            )
+        self.admin_query(f"ATTACH DATABASE {database}")
+
     def admin_rows(self, sql: str, *, timeout: float = 120.0) -> list[list[str]]:
         """:meth:`admin_query` in TabSeparated, split into rows of (unescaped-as-is) fields."""
         body = self.admin_query(f"{sql.rstrip().rstrip(';')} FORMAT TabSeparated", timeout=timeout)

@@ -25,7 +25,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from leakmap.findings import Severity
+from leakmap.findings import Finding, Severity
 from leakmap.pipeline import (
     EndpointFound,
     Note,
@@ -37,7 +37,7 @@ from leakmap.pipeline import (
 from leakmap.sanitize import sanitize
 from leakmap.services.base import AuthState, ServiceReport
 
-__all__ = ["ScanProgress", "render_summary", "sanitize", "text", "where"]
+__all__ = ["ScanProgress", "group_findings", "render_summary", "sanitize", "text", "where"]
 
 SEVERITY_STYLE = {
     Severity.CRITICAL: "bold white on red",
@@ -81,7 +81,15 @@ def _capabilities(report: ServiceReport) -> Text:
 
 def _services_table(summary: ScanSummary) -> Table:
     table = Table(title="Services", title_justify="left", expand=False)
-    for name in ("endpoint", "service", "transport", "version", "auth", "tables", "capabilities"):
+    for name in (
+        "endpoint",
+        "service",
+        "transport",
+        "version",
+        "auth",
+        "resources",
+        "capabilities",
+    ):
         table.add_column(name, overflow="fold")
     for report in summary.services:
         endpoint = where(report.host, report.port)
@@ -93,45 +101,95 @@ def _services_table(summary: ScanSummary) -> Table:
             text(str(report.transport)),
             text(report.version or "?"),
             text(report.auth.value, AUTH_STYLE[report.auth]),
-            text(len(report.resources) if report.resources else "-"),
+            text(_resources_cell(report)),
             _capabilities(report),
         )
     return table
+
+
+def _resources_cell(report: ServiceReport) -> str:
+    """``3`` or ``500 of 2003 listed, 120 sampled`` (the coverage when the plugin gave it)."""
+    cov = report.coverage
+    if cov is None:
+        return str(len(report.resources)) if report.resources else "-"
+    listed = str(cov.listed)
+    if cov.total is not None and cov.total > cov.listed:
+        listed = f"{cov.listed} of {cov.total} listed"
+    return f"{listed}, {cov.sampled} sampled" if cov.listed else "-"
+
+
+#: rows of the data table shown on the terminal (the JSON report has them all)
+DATA_ROWS = 200
+#: resources named in one grouped finding row before "+N more"
+GROUP_NAMES = 3
+
+
+def group_findings(findings: list[Finding]) -> list[tuple[Finding, list[str]]]:
+    """One row per (rule, endpoint): the most severe finding of the group (the first, as
+    findings come sorted) and the resources of all of them, in order. The JSON keeps one
+    finding per resource; the console shows "exposed table holds secrets" once per endpoint."""
+    groups: dict[tuple[str, str, int], tuple[Finding, list[str]]] = {}
+    for f in findings:
+        key = (f.rule, f.host, f.port)
+        if key not in groups:
+            groups[key] = (f, [])
+        if f.resource:
+            groups[key][1].append(f.resource)
+    return list(groups.values())
 
 
 def _findings_table(summary: ScanSummary) -> Table:
     table = Table(title="Findings", title_justify="left", expand=False)
     for name in ("severity", "endpoint", "resource", "title", "evidence"):
         table.add_column(name, overflow="fold")
-    for finding in summary.findings:
+    for finding, resources in group_findings(summary.findings):
+        where_ = "-"
+        evidence = finding.evidence
+        if len(resources) == 1:
+            where_ = resources[0]
+        elif resources:
+            shown = ", ".join(resources[:GROUP_NAMES])
+            more = len(resources) - GROUP_NAMES
+            where_ = f"{len(resources)} resources: {shown}" + (
+                f" (+{more} more)" if more > 0 else ""
+            )
+            evidence = f"{evidence} (first of {len(resources)}; each in the JSON report)"
         table.add_row(
             text(finding.severity.value, SEVERITY_STYLE[finding.severity]),
             text(where(finding.host, finding.port)),
-            text(finding.resource or "-"),
+            text(where_, limit=300),
             text(finding.title, limit=200),
-            text(finding.evidence, limit=200),
+            text(evidence, limit=260),
         )
     return table
 
 
 def _data_table(summary: ScanSummary) -> Table | None:
     table = Table(title="Data found in sampled rows", title_justify="left", expand=False)
-    for name in ("endpoint", "table", "rows", "category", "rule", "count", "example"):
+    for name in ("endpoint", "resource", "rows", "category", "rule", "count", "example"):
         table.add_column(name, overflow="fold")
     any_row = False
+    hidden = 0
+    shown = 0
     for report in summary.services:
         for resource in report.resources:
             for data in resource.data_findings:
                 any_row = True
+                if shown >= DATA_ROWS:
+                    hidden += 1
+                    continue
+                shown += 1
                 table.add_row(
                     text(where(report.host, report.port)),
-                    text(f"{resource.database}.{resource.table}"),
+                    text(resource.name),
                     text("?" if resource.rows is None else resource.rows),
                     text(data.category.value),
                     text(data.rule),
                     text(data.count),
                     text(data.example, limit=80),
                 )
+    if hidden:
+        table.caption = f"{hidden} more rows in the JSON report"
     return table if any_row else None
 
 

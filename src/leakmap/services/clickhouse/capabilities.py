@@ -28,8 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from leakmap.services.base import Capabilities
-from leakmap.services.clickhouse.http import ChHttp
-from leakmap.services.clickhouse.tsv import parse_tsv
+from leakmap.services.clickhouse.query import ChSession
 
 __all__ = [
     "DANGEROUS_FUNCTIONS",
@@ -138,25 +137,26 @@ def _int(v: str | None) -> int | None:
     return int(v) if v is not None and re.fullmatch(r"[0-9]{1,20}", v.strip()) else None
 
 
-async def read_inputs(ch: ChHttp, features: dict[str, set[str]] | None) -> CapabilityInputs:
+async def read_inputs(ch: ChSession, features: dict[str, set[str]] | None) -> CapabilityInputs:
+    """Settings, table functions and (RBAC) grants of the session, over any transport."""
     out = CapabilityInputs(rbac=bool(features and "grants" in features))
-    res = await ch.query(
+    res = await ch.rows(
         "SELECT name, value FROM system.settings WHERE name IN ('readonly', 'allow_ddl')",
         readonly=False,
     )
     if res.ok:
-        values = {r[0]: r[1] for r in parse_tsv(res.body) if len(r) == 2}
+        values = {r[0]: r[1] for r in res.rows if len(r) == 2}
         out.readonly = _int(values.get("readonly"))
         out.allow_ddl = _int(values.get("allow_ddl"))
     else:
         out.notes.append("system.settings unreadable: readonly/allow_ddl unknown")
-    funcs = await ch.query("SELECT name FROM system.table_functions")
+    funcs = await ch.rows("SELECT name FROM system.table_functions")
     if funcs.ok:
-        out.functions = {r[0] for r in parse_tsv(funcs.body) if r and r[0]}
+        out.functions = {r[0] for r in funcs.rows if r and r[0]}
     if out.rbac:
-        grants = await ch.query("SHOW GRANTS")
+        grants = await ch.rows("SHOW GRANTS")
         if grants.ok:
-            out.grants = parse_grants(r[0] or "" for r in parse_tsv(grants.body) if r)
+            out.grants = parse_grants(r[0] or "" for r in grants.rows if r)
         else:
             out.notes.append("SHOW GRANTS refused: privileges unknown")
     return out

@@ -50,6 +50,7 @@ from leakmap.sanitize import sanitize
 from leakmap.services.base import (
     AuthState,
     Capabilities,
+    Coverage,
     DataCategory,
     DataFinding,
     Endpoint,
@@ -71,17 +72,23 @@ from leakmap.services.clickhouse.fingerprint import (
 )
 from leakmap.services.clickhouse.http import ChHttp
 from leakmap.services.clickhouse.inventory import (
-    TableInfo,
+    Inventory,
     detect_features,
     is_sampleable,
     list_tables,
     sample_table,
 )
-from leakmap.services.clickhouse.query import prove_open
+from leakmap.services.clickhouse.query import ChSession, prove_open
 from leakmap.services.clickhouse.rules import CATALOGUE, make_finding
 from leakmap.services.clickhouse.safety import UnsafeStatement
-from leakmap.services.clickhouse.tsv import parse_tsv
+from leakmap.services.common.budget import Deadline, unsampled_notes
 from leakmap.services.common.sample import classify_sample
+from leakmap.services.common.sampling import (
+    ENGINE_NOT_READ,
+    SAMPLING_BUDGET,
+    TIME_BUDGET,
+    prioritise,
+)
 
 __all__ = ["ClickHouse"]
 
@@ -245,6 +252,7 @@ class ClickHouse:
         capabilities: Capabilities | None = None,
         notes: list[str] | None = None,
         proof: str | None = None,
+        coverage: Coverage | None = None,
     ) -> ServiceReport:
         return ServiceReport.for_endpoint(
             endpoint,
@@ -254,6 +262,7 @@ class ClickHouse:
             proof=proof if auth is AuthState.NONE else None,
             resources=resources,
             capabilities=capabilities or Capabilities(),
+            coverage=coverage,
             notes=tuple(notes or ()),
         )
 
@@ -321,10 +330,10 @@ class ClickHouse:
                     + ", ".join(sorted(refused_first))
                 )
             try:
-                resources, caps, more = await self._enumerate(ch, ctx)
+                resources, caps, more, coverage = await self._enumerate(ch, ctx)
             except (TimeoutError, httpx.HTTPError, ProbeError, UnsafeStatement) as exc:
                 # access is proven; only the enumeration broke off
-                resources, caps = (), Capabilities()
+                resources, caps, coverage = (), Capabilities(), None
                 more = [f"enumeration stopped ({type(exc).__name__}): resources incomplete"]
             notes.extend(more)
             if ch.refused and not refused_first:
@@ -335,53 +344,59 @@ class ClickHouse:
                 auth,
                 resources=resources,
                 capabilities=caps,
+                coverage=coverage,
                 notes=notes,
                 proof="SELECT version(), A * B with random A and B answered, complete, "
                 "with the exact product",
             )
 
     async def _enumerate(
-        self, ch: ChHttp, ctx: ScanContext
-    ) -> tuple[tuple[Resource, ...], Capabilities, list[str]]:
+        self, ch: ChSession, ctx: ScanContext
+    ) -> tuple[tuple[Resource, ...], Capabilities, list[str], Coverage | None]:
+        """Inventory, prioritised bounded sampling, users and capabilities over ``ch``."""
         cfg = ctx.config
         notes: list[str] = []
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + max(60.0, 6 * (cfg.read_timeout + cfg.query_timeout_s))
+        deadline = Deadline.for_endpoint(cfg)
         features = await detect_features(ch)
+        coverage: Coverage | None = None
         if features is None:
             notes.append("system.columns unreadable: enumeration skipped")
-            tables: list[TableInfo] = []
+            inv = Inventory()
         else:
-            tables, more, _seen = await list_tables(ch, features, cfg)
-            notes.extend(more)
-        resources: list[Resource] = []
-        skipped_engines: dict[str, int] = {}
-        out_of_time = 0
-        for t in tables:
-            findings: tuple[DataFinding, ...] = ()
-            sampled: int | None = None
+            inv = await list_tables(ch, features, cfg)
+            notes.extend(inv.notes)
+        samples: dict[tuple[str, str], tuple[tuple[DataFinding, ...], int]] = {}
+        why_not: dict[tuple[str, str], str] = {}
+        skipped: dict[str, int] = {}
+        readable = [t for t in inv.tables if is_sampleable(t.engine)]
+        for t in inv.tables:
             if not is_sampleable(t.engine):
-                key = sanitize(t.engine or "?", 40)
-                skipped_engines[key] = skipped_engines.get(key, 0) + 1
-            elif loop.time() > deadline:
-                out_of_time += 1
-            else:
-                try:
-                    sample = await sample_table(ch, t, cfg)
-                except (TimeoutError, httpx.HTTPError, ProbeError, UnsafeStatement) as exc:
-                    notes.append(
-                        f"{sanitize(t.database, 60)}.{sanitize(t.table, 60)}: sample failed "
-                        f"({type(exc).__name__})"
-                    )
-                else:
-                    if sample.error:
-                        notes.append(
-                            f"{sanitize(t.database, 60)}.{sanitize(t.table, 60)}: sample "
-                            f"refused ({sample.error})"
-                        )
-                    else:
-                        sampled = len(sample.rows)
-                        findings = classify_sample(sample.rows, ctx.classifier)
+                why_not[(t.database, t.table)] = ENGINE_NOT_READ
+                skipped[ENGINE_NOT_READ] = skipped.get(ENGINE_NOT_READ, 0) + 1
+        order = prioritise(readable, name=lambda t: t.name, size=lambda t: t.bytes or t.rows)
+        budget = max(0, cfg.max_sampled)
+        for i, t in enumerate(order):
+            key = (t.database, t.table)
+            reason = SAMPLING_BUDGET if i >= budget else TIME_BUDGET if deadline.expired() else ""
+            if reason:
+                why_not[key] = reason
+                skipped[reason] = skipped.get(reason, 0) + 1
+                continue
+            where = f"{sanitize(t.database, 60)}.{sanitize(t.table, 60)}"
+            try:
+                sample = await sample_table(ch, t, cfg)
+            except (TimeoutError, httpx.HTTPError, ProbeError, UnsafeStatement) as exc:
+                notes.append(f"{where}: sample failed ({type(exc).__name__})")
+                why_not[key] = f"sample failed ({type(exc).__name__})"
+                continue
+            if sample.error:
+                notes.append(f"{where}: sample refused ({sanitize(sample.error, 80)})")
+                why_not[key] = "sample refused"
+                continue
+            samples[key] = (classify_sample(sample.rows, ctx.classifier), len(sample.rows))
+        resources = []
+        for t in inv.tables:
+            found, sampled = samples.get((t.database, t.table), ((), None))
             resources.append(
                 Resource(
                     kind="table",
@@ -389,23 +404,44 @@ class ClickHouse:
                     table=t.table,
                     engine=t.engine,
                     rows=t.rows,
+                    bytes=t.bytes,
                     columns=tuple(t.columns),
-                    data_findings=findings,
+                    data_findings=found,
                     sampled_rows=sampled,
+                    unsampled=why_not.get((t.database, t.table)),
                 )
             )
-        if skipped_engines:
-            listed = ", ".join(f"{k} x{v}" for k, v in sorted(skipped_engines.items()))
+        if features is not None:
+            coverage = Coverage(
+                listed=len(resources),
+                total=inv.total,
+                cap=cfg.max_resources,
+                sampled=len(samples),
+                unsampled=skipped,
+            )
+        if skipped.get(ENGINE_NOT_READ):
+            engines: dict[str, int] = {}
+            for t in inv.tables:
+                if not is_sampleable(t.engine):
+                    k = sanitize(t.engine or "?", 40)
+                    engines[k] = engines.get(k, 0) + 1
+            listed = ", ".join(f"{k} x{v}" for k, v in sorted(engines.items()))
             notes.append(
                 f"not sampled (reading them would consume messages, contact other systems, "
                 f"run scripts or run view queries): {listed}"
             )
-        if out_of_time:
-            notes.append(f"time budget reached: {out_of_time} tables listed but not sampled")
+        rest = {k: v for k, v in skipped.items() if k != ENGINE_NOT_READ}
+        if rest.get(SAMPLING_BUDGET):
+            notes.append(
+                f"sampling budget ({budget} tables, names suggesting logs, chats, prompts, "
+                f"users, tokens or keys first, then the largest): {rest.pop(SAMPLING_BUDGET)} "
+                "tables listed but not sampled"
+            )
+        notes.extend(unsampled_notes(rest, noun="tables"))
         if features is not None and "users" in features:
-            users = await ch.query("SELECT name FROM system.users LIMIT 51")
+            users = await ch.rows("SELECT name FROM system.users LIMIT 51")
             if users.ok:
-                names = [r[0] for r in parse_tsv(users.body) if r and r[0]]
+                names = [r[0] for r in users.rows if r and r[0]]
                 shown = ", ".join(sanitize(n, 40) for n in names[:10])
                 more_users = "" if len(names) <= 10 else ", ..."
                 count = str(len(names)) if len(names) <= 50 else "more than 50"
@@ -422,7 +458,7 @@ class ClickHouse:
         except (TimeoutError, httpx.HTTPError, ProbeError) as exc:
             caps = Capabilities()
             notes.append(f"capabilities unknown ({type(exc).__name__})")
-        return tuple(resources), caps, notes
+        return tuple(resources), caps, notes, coverage
 
     # ------------------------------------------------------------------ findings
     def findings(self, report: ServiceReport) -> list[Finding]:
