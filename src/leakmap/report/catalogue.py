@@ -39,29 +39,36 @@ def rule_info(meta: Any, *, tags: tuple[str, ...] = ()) -> RuleInfo:
     )
 
 
-@functools.cache
-def scan_catalogue() -> Mapping[str, RuleInfo]:
-    """Every scan rule of every registered service plugin."""
-    from leakmap.pipeline import INCOMPLETE_RULE
-    from leakmap.services.registry import load_services
-
-    out: dict[str, RuleInfo] = {
-        INCOMPLETE_RULE: RuleInfo(
-            id=INCOMPLETE_RULE,
-            title="Endpoint found but its assessment did not finish",
-            severity=Severity.LOW,
-            remediation="Re-run with a longer --endpoint-timeout, or check the endpoint by "
-            "hand; until then treat its access state as unknown, not as secure.",
-            tags=("security",),
-        )
-    }
-    for name, cls in load_services().items():
-        package = cls.__module__.rpartition(".")[0]
+def _plugin_rules(cls: type[Any]) -> dict[str, Any]:
+    """A plugin's rules: its ``catalogue``/``CATALOGUE`` (a services.common Catalogue), or
+    the ``CATALOGUE``/``RULES`` of its package's ``rules`` module, or of its own module."""
+    modules: list[Any] = [cls]
+    package = cls.__module__.rpartition(".")[0]
+    for name in (f"{package}.rules", cls.__module__):
         try:
-            rules = getattr(import_module(f"{package}.rules"), "RULES", {})
+            modules.append(import_module(name))
         except ImportError:
             continue
-        for meta in dict(rules).values():
+    for holder in modules:
+        for attr in ("catalogue", "CATALOGUE"):
+            catalogue = getattr(holder, attr, None)
+            if catalogue is not None and isinstance(getattr(catalogue, "rules", None), dict):
+                return dict(catalogue.rules)
+        rules = getattr(holder, "RULES", None)
+        if isinstance(rules, dict):
+            return dict(rules)
+    return {}
+
+
+@functools.cache
+def scan_catalogue() -> Mapping[str, RuleInfo]:
+    """Every scan rule of every registered service plugin, and the pipeline's own."""
+    from leakmap.services.common.catalogue import INCOMPLETE
+    from leakmap.services.registry import load_services
+
+    out: dict[str, RuleInfo] = {INCOMPLETE.id: rule_info(INCOMPLETE, tags=("security",))}
+    for name, cls in load_services().items():
+        for meta in _plugin_rules(cls).values():
             out[str(meta.id)] = rule_info(meta, tags=("security", name))
     return out
 

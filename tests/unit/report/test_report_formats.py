@@ -199,3 +199,28 @@ def test_classify_writes_md_and_html_through_the_shared_writers(tmp_path: Path, 
         [*run, "--show-secrets"], capture_output=True, text=True, timeout=60, check=False
     )
     assert refused.returncode == 2 and token not in refused.stdout + refused.stderr
+
+
+def test_scan_catalogue_reads_every_plugins_catalogue(monkeypatch: pytest.MonkeyPatch) -> None:
+    from leakmap.findings import Severity
+    from leakmap.report import catalogue
+    from leakmap.services.common.catalogue import Catalogue, rule
+    from leakmap.services.registry import load_services
+
+    class Fake:
+        name = "fakestore"
+        catalogue = Catalogue(
+            "fakestore", [rule("fakestore.open-access", Severity.HIGH, "open", "close it")]
+        )
+
+    monkeypatch.setattr(
+        "leakmap.services.registry.load_services", lambda: {**load_services(), "fakestore": Fake}
+    )
+    catalogue.scan_catalogue.cache_clear()
+    try:
+        found = catalogue.scan_catalogue()
+        assert found["fakestore.open-access"].remediation == "close it"
+        assert found["fakestore.data.secret"].severity is Severity.CRITICAL
+        assert "clickhouse.open-access" in found and "leakmap.assessment-incomplete" in found
+    finally:
+        catalogue.scan_catalogue.cache_clear()
