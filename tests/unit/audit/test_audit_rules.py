@@ -324,3 +324,11 @@ def test_walk_skips_vcs_and_vendor_dirs(tmp_path: Path) -> None:
     assert audit_paths([str(tmp_path)]).files == []
     with pytest.raises(AuditInputError, match="standard input"):
         audit_paths(["-"])
+
+
+def test_yaml_config_with_an_explicit_root_key(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text(
+        "clickhouse:\n  listen_host: '::'\n  remote_url_allow_hosts: {host: a}\n", encoding="utf-8"
+    )
+    result = audit_paths([str(tmp_path)])
+    assert {(f.rule, f.line) for f in result.findings} == {("clickhouse-config.listen-wildcard", 2)}

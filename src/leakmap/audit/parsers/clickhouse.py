@@ -150,6 +150,11 @@ def parse_file(path: Path, source: str | None = None) -> Node:
             return Node(tag="clickhouse", path=shown, line=1)
         if not isinstance(data, LineDict):
             raise ParseError("a ClickHouse YAML config must be a mapping", 1)
+        if len(data) == 1 and next(iter(data)) in ROOT_TAGS:  # an explicit root key
+            key = next(iter(data))
+            inner = data[key]
+            if isinstance(inner, LineDict):
+                return _from_yaml(str(key), inner, shown, data.lines[key])[0]
         return _from_yaml("clickhouse", data, shown, 1)[0]
     return _parse_xml(text, shown)
 
