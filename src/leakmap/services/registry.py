@@ -28,10 +28,11 @@ def builtin_services() -> dict[str, type[Service]]:
     from leakmap.services.chroma.plugin import Chroma
     from leakmap.services.clickhouse.plugin import ClickHouse
     from leakmap.services.jupyter.plugin import Jupyter
+    from leakmap.services.litellm.plugin import Litellm
     from leakmap.services.mlflow.plugin import Mlflow
     from leakmap.services.prometheus.plugin import Prometheus
 
-    plugins: list[type[Service]] = [ClickHouse, Jupyter, Mlflow, Chroma, Prometheus]
+    plugins: list[type[Service]] = [ClickHouse, Jupyter, Mlflow, Chroma, Prometheus, Litellm]
     return {p.name: p for p in plugins}
 
 

@@ -10,11 +10,14 @@ people leave them; ``.planted`` maps a label to the raw value (tests look for it
 ``mlflow_auth``   the basic-auth app (``.user``/``.password``), seeded alike with credentials.
 ``chroma_open``   ``chroma run``; a collection of documents (explicit embeddings) holding a key.
 ``chroma_token``  the in-package app with token authn (``.token``), seeded alike.
+``litellm_open`` / ``litellm_key``  the LiteLLM proxy with a mock model whose upstream is an
+                  internal host; no master key / a random one (``.token``).
 ``prometheus_open`` / ``prometheus_auth``  a scrape config with a key in ``params`` and an
                   internal host as target (bcrypt basic auth on the second).
 
 Start times (this machine, 2 cores): Jupyter 2-5 s, MLflow 13-30 s, Chroma 1 s, Prometheus
-0.4 s; venvs are built once by ``python -m tests.venvs ensure`` (65-95 s each, cached).
+0.4 s, LiteLLM 14-23 s (both started side by side); venvs are built once by
+``python -m tests.venvs ensure`` (65-95 s each, cached).
 """
 
 from __future__ import annotations
@@ -298,3 +301,53 @@ def prometheus_auth(lab_seed: int) -> Iterator[Seeded]:
         return Seeded(started, planted)
 
     yield from _session(make)
+
+
+def litellm_config(rng: random.Random) -> tuple[str, dict[str, str]]:
+    upstream = fake_secret(rng, "openai").value
+    config = f"""model_list:
+  - model_name: gpt-4o-support
+    litellm_params:
+      model: openai/gpt-4o
+      api_key: {upstream}
+      api_base: http://{_HOSTS[2]}:8080/v1
+      mock_response: "mock answer"
+litellm_settings:
+  telemetry: false
+"""
+    return config, {"upstream_key": upstream, "host": _HOSTS[2]}
+
+
+@pytest.fixture(scope="session")
+def _litellm_pair(lab_seed: int) -> Iterator[tuple[Seeded, Seeded]]:
+    """Both LiteLLM proxies, started side by side (14-23 s each)."""
+    _require("litellm", "litellm")
+    config, planted = litellm_config(random.Random(lab_seed + 501))
+
+    def make(key: str) -> Seeded:
+        return Seeded(servers.litellm(config=config, key=key), dict(planted))
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(make, ""), pool.submit(make, "sk-" + secrets.token_hex(24))]
+    try:
+        pair = (futures[0].result(), futures[1].result())
+    except BaseException:
+        for future in futures:
+            if future.exception() is None:
+                future.result().started.stop()
+        raise
+    try:
+        yield pair
+    finally:
+        for seeded in pair:
+            seeded.started.stop()
+
+
+@pytest.fixture(scope="session")
+def litellm_open(_litellm_pair: tuple[Seeded, Seeded]) -> Seeded:
+    return _litellm_pair[0]
+
+
+@pytest.fixture(scope="session")
+def litellm_key(_litellm_pair: tuple[Seeded, Seeded]) -> Seeded:
+    return _litellm_pair[1]

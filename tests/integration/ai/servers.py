@@ -10,6 +10,8 @@ attributes of the returned :class:`Started`. Programs come from cached venvs
 ``mlflow(auth=...)``         ``mlflow server``, sqlite store, proxied artifacts; with ``auth`` the
                              basic-auth app (admin user and password random; default READ).
 ``chroma(token=...)``        ``chroma run`` (open) or the in-package app with token authn.
+``litellm(config, key=...)`` the LiteLLM proxy with the given config (a mock model); with ``key``
+                             that master key (without: the weak-key override is set).
 ``prometheus(auth=...)``     Debian's prometheus with a scrape config the test writes; with
                              ``auth`` a ``--web.config.file`` with a bcrypt basic-auth user.
 """
@@ -31,7 +33,7 @@ with warnings.catch_warnings():
 
 from .netns import NetnsServer
 
-__all__ = ["Started", "chroma", "jupyter", "mlflow", "program", "prometheus"]
+__all__ = ["Started", "chroma", "jupyter", "litellm", "mlflow", "program", "prometheus"]
 
 PROMETHEUS = "/usr/bin/prometheus"
 
@@ -193,3 +195,27 @@ def prometheus(*, config: str, auth: bool = False) -> Started:
 
     server = NetnsServer("prometheus", argv, port=9090, ready="/-/healthy", prepare=prepare)
     return Started(server.start(), user=user, password=password)
+
+
+def litellm(*, config: str, key: str = "") -> Started:
+    exe = program("litellm", "litellm")
+    assert exe, "litellm venv missing"
+    argv = [exe, "--config", "{dir}/config.yaml", "--host", "127.0.0.1", "--port", "{port}"]
+    argv += ["--num_workers", "1"]
+    env = {
+        # the price list is fetched from the internet unless told to use the packaged copy
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "LITELLM_TELEMETRY": "False",
+    }
+    if key:
+        config += f"general_settings:\n  master_key: {key}\n"
+    else:
+        env["LITELLM_DANGEROUSLY_PERMIT_WEAK_OR_UNSET_MASTER_KEY"] = "true"
+
+    def prepare(directory: Path) -> None:
+        (directory / "config.yaml").write_text(config)
+
+    server = NetnsServer(
+        "litellm", argv, port=4000, env=env, ready="/health/liveliness", prepare=prepare
+    )
+    return Started(server.start(), token=key or None)

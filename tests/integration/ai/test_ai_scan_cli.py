@@ -1,4 +1,5 @@
-"""One ``leakmap scan`` across every AI-stack server (open and protected) gives one report."""
+"""One ``leakmap scan`` across every AI-stack server (open and protected) gives one report
+(ten servers: Jupyter, MLflow, Chroma, Prometheus, LiteLLM)."""
 
 from __future__ import annotations
 
@@ -23,12 +24,15 @@ def test_one_scan_one_report(
     chroma_token: Seeded,
     prometheus_open: Seeded,
     prometheus_auth: Seeded,
+    litellm_open: Seeded,
+    litellm_key: Seeded,
 ) -> None:
     servers = {
         "jupyter": (jupyter_open, jupyter_token),
         "mlflow": (mlflow_open, mlflow_auth),
         "chroma": (chroma_open, chroma_token),
         "prometheus": (prometheus_open, prometheus_auth),
+        "litellm": (litellm_open, litellm_key),
     }
     targets = [f"{s.started.ip}:{s.started.port}" for pair in servers.values() for s in pair]
     options = ["--format", "json", "--no-history", "--timeout", "2", "--read-timeout", "10"]
@@ -49,11 +53,12 @@ def test_one_scan_one_report(
         assert (p["service"], p["auth"]) == (name, "required") and p["resources"] == []
     rules = {(f["service"], f["rule"], f["severity"]) for f in doc["findings"]}
     assert ("jupyter", "jupyter.capability.code-execution", "critical") in rules
-    for name in servers:
+    for name in ("jupyter", "mlflow", "chroma", "prometheus"):
         assert (name, f"{name}.data.secret", "critical") in rules
+    assert ("litellm", "litellm.capability.admin", "critical") in rules
     protected_ips = {pair[1].started.ip for pair in servers.values()}
     assert not [f for f in doc["findings"] if f["host"] in protected_ips]
-    secrets = ("openai_key", "anthropic_key", "hf_token", "github_token", "email")
+    secrets = ("openai_key", "anthropic_key", "hf_token", "github_token", "email", "upstream_key")
     for server in (s for pair in servers.values() for s in pair):
         for label, value in server.planted.items():
             if label in secrets or label == "masked_password":

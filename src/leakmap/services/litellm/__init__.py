@@ -1,0 +1,1 @@
+"""litellm service plugin (see ``plugin.py``)."""
