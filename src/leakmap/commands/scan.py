@@ -226,6 +226,12 @@ def scan(
     disable: list[str] | None = typer.Option(  # noqa: B008
         None, "--disable", help="Classifier rule id (or glob) to disable (repeatable)."
     ),
+    try_default_credentials: bool = typer.Option(
+        False,
+        "--try-default-credentials",
+        help="Where anonymous access is refused, try the short documented list of default "
+        "credentials (at most 3 per endpoint; an accepted one is reported by user only).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar, no notes."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
     db: Path | None = typer.Option(  # noqa: B008
@@ -268,6 +274,7 @@ def scan(
             max_sampled=max_sampled,
             rules=rules or [],
             disable=disable or [],
+            try_default_credentials=try_default_credentials,
             quiet=quiet,
             progress=not (quiet or no_progress),
             db=db,
@@ -324,6 +331,7 @@ def _scan(
     progress: bool,
     db: Path | None = None,
     history: bool = False,
+    try_default_credentials: bool = False,
 ) -> int:
     fmt = output_format.strip().lower()
     _check(fmt in FORMATS, f"--format must be one of {'|'.join(FORMATS)}, not {output_format!r}")
@@ -428,6 +436,7 @@ def _scan(
         per_host_concurrency=per_host,
         max_resources=max_resources,
         max_sampled=max_sampled,
+        try_default_credentials=try_default_credentials,
     )
     services: list[Service] = [cls() for cls in classes.values()]
     pipeline = Pipeline.create(

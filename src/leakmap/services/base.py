@@ -294,6 +294,8 @@ class ScanConfig:
     query_timeout_s: int = 10
     #: how long the pre-probe waits for a server that speaks first
     banner_wait: float = 0.5
+    #: try services.common.credentials where anonymous access is refused (off by default)
+    try_default_credentials: bool = False
     user_agent: str = "leakmap/0.1 (read-only exposure scanner)"
 
 

@@ -27,12 +27,29 @@ ENTRY_POINT_GROUP = "leakmap.services"
 def builtin_services() -> dict[str, type[Service]]:
     from leakmap.services.chroma.plugin import Chroma
     from leakmap.services.clickhouse.plugin import ClickHouse
+    from leakmap.services.elasticsearch.plugin import Elasticsearch
+    from leakmap.services.etcd.plugin import Etcd
     from leakmap.services.jupyter.plugin import Jupyter
     from leakmap.services.litellm.plugin import Litellm
+    from leakmap.services.memcached.plugin import Memcached
     from leakmap.services.mlflow.plugin import Mlflow
+    from leakmap.services.mongodb.plugin import MongoDB
     from leakmap.services.prometheus.plugin import Prometheus
+    from leakmap.services.redis.plugin import Redis
 
-    plugins: list[type[Service]] = [ClickHouse, Jupyter, Mlflow, Chroma, Prometheus, Litellm]
+    plugins: list[type[Service]] = [
+        ClickHouse,
+        Redis,
+        Memcached,
+        Etcd,
+        Elasticsearch,
+        MongoDB,
+        Jupyter,
+        Mlflow,
+        Chroma,
+        Prometheus,
+        Litellm,
+    ]
     return {p.name: p for p in plugins}
 
 

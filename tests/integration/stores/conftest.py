@@ -9,6 +9,8 @@ own random 127.x address and seeded with random fake secrets (``.planted``).
 ``memcached_auth``    ascii auth (``-Y authfile``), seeded.
 ``etcd_open``         no auth, Kubernetes keys (/registry/...) and config keys.
 ``etcd_auth``         auth enabled (root, ``.password``), same keys.
+``es_recorded``       recorded Elasticsearch 8.11 (open) on ``ip:9200`` (recorded_servers.py).
+``mongo_recorded``    recorded MongoDB 6.0 (open) on ``ip:27017``.
 
 A missing binary skips (in CI a skip is a failure: tests/conftest.py).
 """
@@ -22,7 +24,9 @@ from typing import TypeVar
 import pytest
 
 from leakmap.lab.addresses import random_loopback
+from tests.unit.stores.recorded import Planted as RecordedPlanted
 
+from .recorded_servers import RecordedEsServer, RecordedMongoServer
 from .servers import (
     ETCD_BIN,
     MEMCACHED_BIN,
@@ -119,3 +123,26 @@ def etcd_auth(lab_seed: int) -> Iterator[EtcdServer]:
         lambda: EtcdServer(random_loopback((2379, 2380)), password=secrets.token_urlsafe(12)),
         lambda s: s.seed(make_planted(lab_seed + 121)),
     )
+
+
+def _recorded_planted(seed: int) -> RecordedPlanted:
+    planted = make_planted(seed)
+    return RecordedPlanted(secret=planted.openai, email=planted.email)
+
+
+@pytest.fixture(scope="session")
+def es_recorded(lab_seed: int) -> Iterator[RecordedEsServer]:
+    server = RecordedEsServer("es-open", _recorded_planted(lab_seed + 130)).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def mongo_recorded(lab_seed: int) -> Iterator[RecordedMongoServer]:
+    server = RecordedMongoServer("open", _recorded_planted(lab_seed + 140)).start()
+    try:
+        yield server
+    finally:
+        server.stop()

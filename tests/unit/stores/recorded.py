@@ -14,9 +14,11 @@ reply examples and error codes; Elasticsearch's and OpenSearch's REST reference 
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import json
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -27,11 +29,46 @@ from bson.int64 import Int64
 from leakmap.lab.addresses import random_loopback
 from leakmap.services.mongodb.wire import OP_MSG
 
-__all__ = ["MONGO_MODES", "EsMode", "MongoMode", "Planted", "RecordedMongo", "es_transport"]
+__all__ = [
+    "MONGO_MODES",
+    "EsMode",
+    "MongoMode",
+    "Planted",
+    "RecordedMongo",
+    "ScriptedTcp",
+    "es_transport",
+]
 
-MongoMode = Literal["open", "auth", "huge", "reflect", "garbage", "silent"]
-MONGO_MODES: tuple[MongoMode, ...] = ("open", "auth", "huge", "reflect", "garbage", "silent")
-EsMode = Literal["es-open", "os-open", "es-secured", "os-secured", "login-page", "ok-reflector"]
+MongoMode = Literal["open", "auth", "huge", "reflect", "garbage", "silent", "canned"]
+MONGO_MODES: tuple[MongoMode, ...] = (
+    "open",
+    "auth",
+    "huge",
+    "reflect",
+    "garbage",
+    "silent",
+    "canned",
+)
+#: one document that has every field every command's answer needs, sent to every command
+CANNED = {
+    "ok": 1.0,
+    "ismaster": True,
+    "maxWireVersion": 17,
+    "version": "6.0.12",
+    "databases": [{"name": "shop", "sizeOnDisk": 1}],
+    "cursor": {"id": 0, "ns": "shop.$cmd.listCollections", "firstBatch": [{"name": "orders"}]},
+    "n": 1,
+}
+EsMode = Literal[
+    "es-open",
+    "os-open",
+    "es-secured",
+    "os-secured",
+    "es-default",
+    "login-page",
+    "ok-reflector",
+    "info-reflector",
+]
 
 
 @dataclass(frozen=True)
@@ -75,6 +112,12 @@ def _build_info() -> dict[str, Any]:
     }
 
 
+_HINT = b"It looks like you are trying to access MongoDB over HTTP on the native driver port.\n"
+HTTP_HINT = (
+    b"HTTP/1.0 200 OK\r\nConnection: close\r\nContent-Type: text/plain\r\n"
+    b"Content-Length: %d\r\n\r\n%s" % (len(_HINT), _HINT)
+)
+
 _UNAUTHORIZED = {
     "ok": 0.0,
     "errmsg": "command listDatabases requires authentication",
@@ -114,6 +157,8 @@ class RecordedMongo:
         name = next(iter(doc))
         db = doc.get("$db", "")
         self.commands.append(name)
+        if self.mode == "canned":
+            return CANNED
         if name in ("isMaster", "ismaster", "hello"):
             return _hello()
         if name in ("buildInfo", "buildinfo"):
@@ -163,6 +208,10 @@ class RecordedMongo:
         try:
             while True:
                 header = await reader.readexactly(16)
+                if header.startswith(b"GET "):  # what mongod says to HTTP on its port
+                    writer.write(HTTP_HINT)
+                    await writer.drain()
+                    return
                 length, request_id, _, opcode = struct.unpack("<iiii", header)
                 body = await reader.readexactly(length - 16)
                 if self.mode == "silent":
@@ -198,6 +247,7 @@ class RecordedMongo:
             self._server.close()
         for task in self._tasks:
             task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 # --------------------------------------------------------------------- Elasticsearch
@@ -239,11 +289,18 @@ def es_transport(mode: EsMode, planted: Planted, log: list[str]) -> httpx.MockTr
     def handler(request: httpx.Request) -> httpx.Response:
         path = request.url.path
         log.append(f"{request.method} {path}")
+        if mode == "info-reflector":  # the cluster-info document to every request
+            return httpx.Response(200, json=_es_info(False))
         if mode == "ok-reflector":
             return httpx.Response(200, text="Ok.\n")
         if mode == "login-page":
             return httpx.Response(200, html="<html><form action=/login>Sign in</form></html>")
-        if mode == "es-secured":
+        shipped = "Basic " + base64.b64encode(b"elastic:changeme").decode()
+        if mode == "es-default" and request.headers.get("authorization") == shipped:
+            mode_now: EsMode = "es-open"
+        else:
+            mode_now = "es-secured" if mode == "es-default" else mode
+        if mode_now == "es-secured":
             return httpx.Response(
                 401,
                 headers={"WWW-Authenticate": 'Basic realm="security" charset="UTF-8"'},
@@ -269,7 +326,7 @@ def es_transport(mode: EsMode, planted: Planted, log: list[str]) -> httpx.MockTr
                 text="Unauthorized",
             )
         if path == "/":
-            return httpx.Response(200, json=_es_info(mode == "os-open"))
+            return httpx.Response(200, json=_es_info(mode_now == "os-open"))
         if path == "/_cat/indices":
             return httpx.Response(
                 200,
@@ -281,6 +338,12 @@ def es_transport(mode: EsMode, planted: Planted, log: list[str]) -> httpx.MockTr
             )
         if path.endswith("/_search"):
             index = path.split("/")[1]
+            if index not in ("chat-logs-2024.06", "products", ".security-7"):
+                reason = f"no such index [{index}]"
+                cause = {"type": "index_not_found_exception", "reason": reason, "index": index}
+                return httpx.Response(
+                    404, json={"error": {**cause, "root_cause": [cause]}, "status": 404}
+                )
             if index.startswith("."):
                 return httpx.Response(403, json={"error": "forbidden"})
             sources: list[dict[str, Any]]
@@ -313,3 +376,53 @@ def es_transport(mode: EsMode, planted: Planted, log: list[str]) -> httpx.MockTr
         return httpx.Response(404, json={"error": "not found"})
 
     return httpx.MockTransport(handler)
+
+
+# --------------------------------------------------------------------- scripted TCP
+
+
+Script = Callable[[bytes], bytes | None]
+
+
+@dataclass
+class ScriptedTcp:
+    """A loopback TCP server answering each chunk it receives with ``script(chunk)``
+    (None: say nothing); ``close_after`` closes after the first answer."""
+
+    script: Script
+    port: int
+    ip: str = ""
+    close_after: bool = False
+    received: list[bytes] = field(default_factory=list)
+    _server: asyncio.Server | None = None
+    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            while chunk := await reader.read(65536):
+                self.received.append(chunk)
+                answer = self.script(chunk)
+                if answer:
+                    writer.write(answer)
+                    await writer.drain()
+                if self.close_after:
+                    return
+        except ConnectionError:
+            return
+        finally:
+            writer.close()
+
+    async def __aenter__(self) -> ScriptedTcp:
+        self.ip = self.ip or random_loopback((self.port,))
+        self._server = await asyncio.start_server(self._handle, self.ip, self.port)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -8,11 +8,13 @@ hostile replies (2 GB length, garbage, silence) are never called open.
 from __future__ import annotations
 
 import asyncio
+import random
 
 import httpx
 import pytest
 
 from leakmap.errors import ProbeError
+from leakmap.lab.seed import fake_secret
 from leakmap.net.bounded import Network
 from leakmap.services.base import AuthState
 from leakmap.services.elasticsearch import probe as es_probe
@@ -22,7 +24,9 @@ from leakmap.services.mongodb.wire import MongoClient
 
 from .recorded import EsMode, MongoMode, Planted, RecordedMongo, es_transport
 
-PLANTED = Planted(secret="sk-proj-" + "Ab3dE" * 13 + "T3BlbkFJ" + "xY9zQ" * 13, email="a@b.co")
+PLANTED = Planted(
+    secret=fake_secret(random.Random(7), "openai").value, email="jo.doe@corp-mail.com"
+)
 
 
 async def _mongo(mode: MongoMode) -> tuple[mongo_probe.MongoFacts | None, RecordedMongo]:
@@ -81,6 +85,8 @@ async def _es(mode: EsMode) -> tuple[es_probe.EsFacts | None, list[str]]:
     async with net.http_client() as client:
         es = EsClient(client, "http://127.0.0.1:9200", limit=1 << 20, timeout=2)
         facts = await es_probe.identify(es)
+        if facts is not None and facts.auth is AuthState.UNKNOWN:
+            await es_probe.prove_open(es, facts)
         if facts is not None and facts.auth is AuthState.NONE:
             facts = await es_probe.gather(es, facts, docs_per_index=5, max_indices=100)
     return facts, log

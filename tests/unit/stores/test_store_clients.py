@@ -360,6 +360,9 @@ def test_etcd_range_parsing() -> None:
     ):
         with pytest.raises(ProtocolError):
             parse_range(bad)
+    # cluster and member ids are uint64: 20 digits happen (one cluster in two)
+    big = {**body, "header": {"cluster_id": "18446744073709551615", "revision": "2"}}
+    assert parse_range(big).revision == 2
     assert prefix_end(b"/registry/") == b"/registry0"
     assert prefix_end(b"\xff") == b"\x00"
 

@@ -1,10 +1,12 @@
 """What leakmap learns from one Elasticsearch / OpenSearch endpoint, read-only.
 
-1. **Identity and access.** ``GET /``: ``none`` only when it answers 200 with the documented
-   cluster-info document (``version.number``, and the tagline ``You Know, for Search`` or the
+1. **Identity and access.** ``GET /`` must answer 200 with the documented cluster-info
+   document (``version.number``, and the tagline ``You Know, for Search`` or the
    ``opensearch`` distribution); ``required`` for 401 from the security layer (Elasticsearch's
    ``security_exception`` body, OpenSearch Security's ``WWW-Authenticate`` realm); a login page,
-   a 200 with anything else, or a body cut short is not identified / ``unknown``.
+   a 200 with anything else, or a body cut short is not identified. Auth ``none`` then needs
+   a search of a randomly named index to come back as 404 ``index_not_found_exception``
+   naming that index: a reflector sending one canned document cannot.
 2. **Indices.** ``_cat/indices?format=json`` with document counts and sizes; a listing cut at
    the byte limit is reported as cut, never as complete. Indices whose names start with ``.``
    (system and security indices) are listed but not sampled.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from dataclasses import dataclass, field
 
 from leakmap.net.httpjson import JsonAnswer
@@ -28,7 +31,7 @@ from leakmap.services.elasticsearch.client import (
     safe_index_path,
 )
 
-__all__ = ["EsFacts", "gather", "identify"]
+__all__ = ["EsFacts", "gather", "identify", "prove_open"]
 
 _PRIORITY = re.compile(
     r"log|chat|message|prompt|conversation|session|user|customer|account|token|secret|cred"
@@ -70,7 +73,6 @@ async def identify(es: EsClient) -> EsFacts | None:
     info = parse_cluster_info(answer.body) if answer.status == 200 else None
     if info is not None:
         return EsFacts(
-            auth=AuthState.NONE,
             version=f"{info.distribution} {info.version}",
             distribution=info.distribution,
             evidence=f"GET / cluster info: {info.distribution} {info.version}",
@@ -84,6 +86,29 @@ async def identify(es: EsClient) -> EsFacts | None:
             notes=["the security layer refuses anonymous requests"],
         )
     return None
+
+
+async def prove_open(es: EsClient, facts: EsFacts) -> bool:
+    """Auth ``none`` only on an answer a fixed reply cannot give: a search of an index named
+    at random must come back as 404 ``index_not_found_exception`` naming that index."""
+    name = f"leakmap-probe-{secrets.token_hex(6)}"
+    answer = await es.search(name, 0)
+    error = answer.field("error")
+    if (
+        answer.status == 404
+        and isinstance(error, dict)
+        and error.get("type") == "index_not_found_exception"
+        and error.get("index") == name
+    ):
+        facts.auth = AuthState.NONE
+        facts.evidence += "; a random index was reported missing by name"
+        return True
+    if _security_401(answer) is not None or answer.status == 403:
+        facts.auth = AuthState.REQUIRED if answer.status == 401 else AuthState.UNKNOWN
+        facts.notes.append(f"searching was refused (HTTP {answer.status})")
+    else:
+        facts.notes.append("the open-access check gave no conclusive answer: auth unknown")
+    return False
 
 
 def _hits(body: object) -> list[object] | None:

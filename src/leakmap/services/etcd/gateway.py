@@ -80,7 +80,8 @@ def error_code(answer: JsonAnswer) -> int | None:
 
 def _int_field(value: object) -> int | None:
     # int64 fields come as decimal strings in the JSON gateway
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 20:
+    # uint64 ids have up to 20 digits; isascii: str.isdigit() also takes '¹'
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
         return int(value)
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value

@@ -3,7 +3,8 @@
 1. **Identity.** ``GET /version`` answers ``{"etcdserver": "3.4.23", "etcdcluster": ...}``
    with or without auth.
 2. **Access.** A ``count_only`` range over every key: ``none`` only when the answer has the
-   documented header (``cluster_id``, ``revision``) and a numeric ``count``; ``required`` for
+   documented header (``cluster_id``, ``revision``) and a positive ``count``, and a random key
+   then counts 0 (an empty store or a canned reply proves nothing); ``required`` for
    ``user name is empty`` (no token) and ``invalid auth token`` (code 16) and permission
    denied (code 7); anything else (cut short, not JSON, other codes) ``unknown``.
 3. **Kubernetes.** A ``count_only`` range over ``/registry/``: keys there are a Kubernetes
@@ -15,6 +16,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass, field
 
 from leakmap.errors import ProtocolError
@@ -25,6 +27,7 @@ __all__ = ["EtcdFacts", "auth_from_answer", "gather", "identify", "key_prefix"]
 
 _VERSION = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,4}(?:[-+][0-9A-Za-z.]{1,40})?")
 _ALL = b"\x00"
+_NAME = re.compile(r"[a-z][a-z0-9_.-]{0,39}")
 _KUBERNETES = b"/registry/"
 _PRIORITY = re.compile(
     rb"secret|token|passw|cred|auth|key|config|env|user|account|cert|tls|database|db",
@@ -45,14 +48,14 @@ class EtcdFacts:
 
 
 def key_prefix(key: bytes, depth: int = 2) -> str:
-    """``/registry/secrets/default/x`` -> ``/registry/secrets``; other keys by their first
-    ``depth`` path parts (or the part before ``:``); printable text only."""
+    """``/registry/secrets/default/x`` -> ``/registry/secrets``: the first ``depth`` path
+    parts; a part that does not look like a name (key names may hold values) shows as ``*``;
+    keys outside a path -> ``(other keys)``."""
     text = key[:200].decode("utf-8", "replace")
-    if text.startswith("/"):
-        prefix = "/" + "/".join(text.split("/")[1 : depth + 1])
-    else:
-        prefix = re.split(r"[:/.]", text, maxsplit=1)[0]
-    return "".join(c if c.isprintable() else "?" for c in prefix)[:80]
+    if not text.startswith("/"):
+        return "(other keys)"
+    parts = [p if _NAME.fullmatch(p) else "*" for p in text.split("/")[1 : depth + 1]]
+    return "/" + "/".join(parts)
 
 
 async def identify(gw: EtcdGateway) -> EtcdFacts | None:
@@ -97,6 +100,19 @@ async def gather(
         total = parse_range(answer.body)
     except ProtocolError:
         facts.notes.append("range answer did not have the documented shape: auth unknown")
+        return facts
+    # an empty store proves nothing (a filtering proxy, a canned reply); a random key must
+    # then count 0 where the whole range counted more
+    probe = await gw.range(f"/leakmap-probe/{secrets.token_hex(8)}".encode(), count_only=True)
+    try:
+        missing = parse_range(probe.body).count if probe.status == 200 else None
+    except ProtocolError:
+        missing = None
+    if total.count == 0 or missing != 0:
+        facts.notes.append(
+            "the range answers do not prove an open store (empty, or a random key counted): "
+            "auth unknown"
+        )
         return facts
     facts.auth = AuthState.NONE
     facts.count = total.count

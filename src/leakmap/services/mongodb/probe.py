@@ -4,8 +4,9 @@
    name) must answer ``ok: 1`` with a boolean ``ismaster``/``isWritablePrimary`` and integer
    ``maxWireVersion``; ``buildInfo`` (allowed before login) gives the version.
 2. **Access.** ``listDatabases``: ``none`` only when it answers ``ok: 1`` with a
-   ``databases`` list of documents with string names; ``required`` for code 13
-   (Unauthorized) or 18 (AuthenticationFailed); anything else ``unknown``.
+   ``databases`` list of documents with string names, and ``listCollections`` of a database
+   named at random answers with that name in ``cursor.ns`` (a canned reply cannot);
+   ``required`` for code 13 (Unauthorized) or 18 (AuthenticationFailed); else ``unknown``.
 3. **Collections and sample.** ``listCollections`` per database (system databases
    ``admin``, ``local``, ``config`` are listed but not sampled), ``count`` (metadata, no query)
    per collection, and ``find`` with ``limit``, ``singleBatch`` and ``maxTimeMS``: the first
@@ -15,6 +16,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,6 +110,13 @@ async def gather(
         isinstance(d, dict) and isinstance(d.get("name"), str) for d in dbs
     ):
         facts.notes.append("listDatabases answer did not have the documented shape")
+        return facts
+    # a canned reply cannot name a database we chose at random
+    probe_db = f"leakmap_probe_{secrets.token_hex(6)}"
+    probe = await client.command(probe_db, {"listCollections": 1, "nameOnly": True})
+    cursor = probe.get("cursor") if _ok(probe) else None
+    if not (isinstance(cursor, dict) and cursor.get("ns") == f"{probe_db}.$cmd.listCollections"):
+        facts.notes.append("listCollections of a random database did not name it: auth unknown")
         return facts
     facts.auth = AuthState.NONE
     facts.evidence += f"; listDatabases listed {len(dbs)} databases"

@@ -6,9 +6,8 @@ turns them into the report and findings. The chain, and what decides each step:
 1. **Access.** ``ECHO <random nonce>`` must come back as exactly that bulk string for auth
    ``none`` (a reflector, a ``+OK``-to-everything lookalike or an echo of our bytes cannot
    produce it). ``-NOAUTH`` / ``-WRONGPASS`` and protected mode's ``-DENIED`` are
-   ``required``; ``-NOPERM`` on the ECHO (a default user without a password whose ACL denies
-   even ECHO) is ``none`` only when ``ACL WHOAMI`` then names the user; anything else is
-   ``unknown``.
+   ``required``; ``-NOPERM`` on the ECHO (a default user whose ACL denies even ECHO) is
+   Redis but ``unknown``; anything else is not identified.
 2. **Identity.** ``INFO``: ``redis_version``, ``role``, ``redis_mode`` and the keyspace
    section (``db0:keys=12,expires=0,...``).
 3. **Sample.** Per database with keys: ``SCAN`` pages until ``max_listed`` names (bounded
@@ -149,14 +148,13 @@ async def identify(client: RespClient) -> RedisFacts | None:
         )
         return facts
     if meaning == "noperm":
-        who = await client.call("ACL", "WHOAMI")
-        if isinstance(who, bytes) and 0 < len(who) <= 128:
-            facts.auth = AuthState.NONE
-            facts.user = who.decode("utf-8", "replace")
-            facts.evidence = "-NOPERM for ECHO, ACL WHOAMI names the user"
-            facts.notes.append("logged in without a password, but the user's ACL is restricted")
-            return facts
-        return None
+        # a default user without a password whose ACL denies even ECHO: it is Redis, but
+        # nothing we can check proves the session open
+        facts.evidence = "-NOPERM for ECHO (an ACL-restricted default user)"
+        facts.notes.append(
+            "the default user is restricted by its ACL (NOPERM for ECHO): access unproven"
+        )
+        return facts
     if echo != nonce.encode():
         return None
     facts.auth = AuthState.NONE
