@@ -126,8 +126,43 @@ _UNAUTHORIZED = {
 }
 
 
+class _LoopbackServer:
+    """Start/stop for the recorded servers: one asyncio server on ``ip:port``; every
+    connection's task is cancelled (and awaited) on exit."""
+
+    ip: str
+    port: int
+    _server: asyncio.Server | None
+    _tasks: set[asyncio.Task[Any]]
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            await self._handle(reader, writer)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return
+        finally:
+            writer.close()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        self.ip = self.ip or random_loopback((self.port,))
+        self._server = await asyncio.start_server(self._serve, self.ip, self.port)
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
 @dataclass
-class RecordedMongo:
+class RecordedMongo(_LoopbackServer):
     """OP_MSG answers from the manual's examples; ``commands`` records what was asked."""
 
     planted: Planted
@@ -202,52 +237,37 @@ class RecordedMongo:
         return {"ok": 0.0, "errmsg": f"no such command: '{name}'", "code": 59}
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        try:
-            while True:
-                header = await reader.readexactly(16)
-                if header.startswith(b"GET "):  # what mongod says to HTTP on its port
-                    writer.write(HTTP_HINT)
-                    await writer.drain()
-                    return
-                length, request_id, _, opcode = struct.unpack("<iiii", header)
-                body = await reader.readexactly(length - 16)
-                if self.mode == "silent":
-                    await asyncio.sleep(3600)
-                if self.mode == "reflect":
-                    writer.write(header + body)
-                    await writer.drain()
-                    continue
-                if self.mode == "garbage":
-                    writer.write(b"\x00\x01garbage" * 10)
-                    await writer.drain()
-                    return
-                if self.mode == "huge":
-                    writer.write(struct.pack("<iiii", 2_000_000_000, 1, request_id, OP_MSG))
-                    await writer.drain()
-                    await asyncio.sleep(3600)
-                assert opcode == OP_MSG
-                doc = bson.decode(body[5:])
-                reply = struct.pack("<IB", 0, 0) + bson.encode(self.answer(doc))
-                writer.write(struct.pack("<iiii", 16 + len(reply), 1, request_id, OP_MSG) + reply)
+        while True:
+            header = await reader.readexactly(16)
+            if header.startswith(b"GET "):  # what mongod says to HTTP on its port
+                writer.write(HTTP_HINT)
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            return
-        finally:
-            writer.close()
+                return
+            length, request_id, _, opcode = struct.unpack("<iiii", header)
+            body = await reader.readexactly(length - 16)
+            if self.mode == "silent":
+                await asyncio.sleep(3600)
+            if self.mode == "reflect":
+                writer.write(header + body)
+                await writer.drain()
+                continue
+            if self.mode == "garbage":
+                writer.write(b"\x00\x01garbage" * 10)
+                await writer.drain()
+                return
+            if self.mode == "huge":
+                writer.write(struct.pack("<iiii", 2_000_000_000, 1, request_id, OP_MSG))
+                await writer.drain()
+                await asyncio.sleep(3600)
+            assert opcode == OP_MSG
+            doc = bson.decode(body[5:])
+            reply = struct.pack("<IB", 0, 0) + bson.encode(self.answer(doc))
+            writer.write(struct.pack("<iiii", 16 + len(reply), 1, request_id, OP_MSG) + reply)
+            await writer.drain()
 
     async def __aenter__(self) -> RecordedMongo:
-        self._server = await asyncio.start_server(self._handle, self.ip, self.port)
+        await self.start()
         return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.close()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 # --------------------------------------------------------------------- Elasticsearch
@@ -385,7 +405,7 @@ Script = Callable[[bytes], bytes | None]
 
 
 @dataclass
-class ScriptedTcp:
+class ScriptedTcp(_LoopbackServer):
     """A loopback TCP server answering each chunk it receives with ``script(chunk)``
     (None: say nothing); ``close_after`` closes after the first answer."""
 
@@ -398,31 +418,15 @@ class ScriptedTcp:
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        try:
-            while chunk := await reader.read(65536):
-                self.received.append(chunk)
-                answer = self.script(chunk)
-                if answer:
-                    writer.write(answer)
-                    await writer.drain()
-                if self.close_after:
-                    return
-        except ConnectionError:
-            return
-        finally:
-            writer.close()
+        while chunk := await reader.read(65536):
+            self.received.append(chunk)
+            answer = self.script(chunk)
+            if answer:
+                writer.write(answer)
+                await writer.drain()
+            if self.close_after:
+                return
 
     async def __aenter__(self) -> ScriptedTcp:
-        self.ip = self.ip or random_loopback((self.port,))
-        self._server = await asyncio.start_server(self._handle, self.ip, self.port)
+        await self.start()
         return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.close()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)

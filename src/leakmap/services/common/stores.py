@@ -22,9 +22,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from leakmap.findings import Finding, Severity
+from leakmap.net.stream import Conversation
 from leakmap.sanitize import sanitize
 from leakmap.services.base import (
     AuthState,
@@ -52,6 +53,9 @@ __all__ = [
     "key_prefix",
     "store_catalogue",
 ]
+
+
+C = TypeVar("C", bound=Conversation)
 
 
 def base_url(ip: str, port: int, tls: bool = False) -> str:
@@ -145,6 +149,19 @@ class StorePlugin:
 
     def accepts(self, pre: PreProbe) -> bool:
         raise NotImplementedError
+
+    async def connect(self, client: type[C], ip: str, port: int, ctx: ScanContext) -> C:
+        """A bounded request/reply connection (RESP, memcached text, OP_MSG): each reply at
+        most ``max_response_bytes`` within ``read_timeout``, eight replies' worth in all."""
+        reader, writer = await ctx.network.open_tcp(ip, port)
+        cfg = ctx.config
+        return client(
+            reader,
+            writer,
+            reply_limit=cfg.max_response_bytes,
+            timeout=cfg.read_timeout,
+            total_limit=cfg.max_response_bytes * 8,
+        )
 
     async def fingerprint(self, port: OpenPort, ctx: ScanContext) -> Endpoint | None:
         """Positive evidence only; None for anything else, including any error."""

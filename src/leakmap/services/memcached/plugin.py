@@ -63,19 +63,8 @@ class Memcached(StorePlugin):
         """memcached's text protocol answers ``GET /`` with ``ERROR`` (a line per word)."""
         return pre.reply.startswith((b"ERROR\r\n", b"CLIENT_ERROR "))
 
-    async def _connect(self, ip: str, port: int, ctx: ScanContext) -> McClient:
-        reader, writer = await ctx.network.open_tcp(ip, port)
-        cfg = ctx.config
-        return McClient(
-            reader,
-            writer,
-            reply_limit=cfg.max_response_bytes,
-            timeout=cfg.read_timeout,
-            total_limit=cfg.max_response_bytes * 8,
-        )
-
     async def _identify(self, ip: str, port: int, ctx: ScanContext) -> McFacts | None:
-        client = await self._connect(ip, port, ctx)
+        client = await self.connect(McClient, ip, port, ctx)
         try:
             facts = await identify_text(client)
         except Exception:
@@ -118,7 +107,7 @@ class Memcached(StorePlugin):
 
     async def _gather(self, endpoint: Endpoint, ctx: ScanContext) -> Outcome:
         cfg = ctx.config
-        client = await self._connect(endpoint.ip, endpoint.port, ctx)
+        client = await self.connect(McClient, endpoint.ip, endpoint.port, ctx)
         try:
             try:
                 facts = await identify_text(client)

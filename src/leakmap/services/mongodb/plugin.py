@@ -52,19 +52,8 @@ class MongoDB(StorePlugin):
         body = pre.http.body if pre.http is not None else pre.reply
         return b"trying to access MongoDB over HTTP" in body
 
-    async def _connect(self, ip: str, port: int, ctx: ScanContext) -> MongoClient:
-        reader, writer = await ctx.network.open_tcp(ip, port)
-        cfg = ctx.config
-        return MongoClient(
-            reader,
-            writer,
-            reply_limit=cfg.max_response_bytes,
-            timeout=cfg.read_timeout,
-            total_limit=cfg.max_response_bytes * 8,
-        )
-
     async def _fingerprint(self, port: OpenPort, ctx: ScanContext) -> Endpoint | None:
-        client = await self._connect(port.ip, port.port, ctx)
+        client = await self.connect(MongoClient, port.ip, port.port, ctx)
         try:
             facts = await identify(client)
         finally:
@@ -76,7 +65,7 @@ class MongoDB(StorePlugin):
     async def _gather(self, endpoint: Endpoint, ctx: ScanContext) -> Outcome:
         cfg = ctx.config
         outcome = Outcome()
-        client = await self._connect(endpoint.ip, endpoint.port, ctx)
+        client = await self.connect(MongoClient, endpoint.ip, endpoint.port, ctx)
         try:
             facts = await identify(client)
             if facts is None:

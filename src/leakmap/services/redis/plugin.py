@@ -73,19 +73,8 @@ class Redis(StorePlugin):
         """RESP errors to the pre-probe's ``GET /``: wrong arity, NOAUTH, protected mode."""
         return pre.reply.startswith((b"-ERR ", b"-NOAUTH ", b"-DENIED ", b"-NOPERM "))
 
-    async def _connect(self, ip: str, port: int, ctx: ScanContext) -> RespClient:
-        reader, writer = await ctx.network.open_tcp(ip, port)
-        cfg = ctx.config
-        return RespClient(
-            reader,
-            writer,
-            reply_limit=cfg.max_response_bytes,
-            timeout=cfg.read_timeout,
-            total_limit=cfg.max_response_bytes * 8,
-        )
-
     async def _fingerprint(self, port: OpenPort, ctx: ScanContext) -> Endpoint | None:
-        client = await self._connect(port.ip, port.port, ctx)
+        client = await self.connect(RespClient, port.ip, port.port, ctx)
         try:
             facts = await identify(client)
         finally:
@@ -96,7 +85,7 @@ class Redis(StorePlugin):
 
     async def _gather(self, endpoint: Endpoint, ctx: ScanContext) -> Outcome:
         cfg = ctx.config
-        client = await self._connect(endpoint.ip, endpoint.port, ctx)
+        client = await self.connect(RespClient, endpoint.ip, endpoint.port, ctx)
         outcome = Outcome()
         try:
             facts = await identify(client)
