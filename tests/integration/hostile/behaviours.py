@@ -536,6 +536,79 @@ async def mysql_huge_greeting_plain(
     await endless(w, os.urandom(65536))
 
 
+# ------------------------------------------------------------------ other data stores
+
+
+def _reply_to_every_chunk(answer: Callable[[bytes], bytes]) -> Handler:
+    """Answer every chunk the client sends with ``answer(chunk)`` (memcached, OP_MSG)."""
+
+    async def handler(r: asyncio.StreamReader, w: asyncio.StreamWriter, env: Env) -> None:
+        while chunk := await r.read(65536):
+            w.write(answer(chunk))
+            await w.drain()
+
+    return handler
+
+
+async def memcached_endless_stats(
+    r: asyncio.StreamReader, w: asyncio.StreamWriter, env: Env
+) -> None:
+    """A believable VERSION, then STAT lines that never reach END."""
+    while chunk := await r.read(65536):
+        if chunk.startswith(b"version"):
+            w.write(b"VERSION 1.6.18\r\n")
+            await w.drain()
+        else:
+            await endless(w, b"STAT curr_items 1\r\n" * 1000)
+
+
+def _op_msg_header(chunk: bytes, length: int) -> bytes:
+    request_id = chunk[4:8] if len(chunk) >= 8 else bytes(4)
+    return struct.pack("<i", length) + b"\x01\x00\x00\x00" + request_id + struct.pack("<i", 2013)
+
+
+async def mongo_2gb_length(r: asyncio.StreamReader, w: asyncio.StreamWriter, env: Env) -> None:
+    w.write(_op_msg_header(await r.read(65536), 2_000_000_000))
+    await w.drain()
+    await hold(r)
+
+
+def _mongo_canned(chunk: bytes) -> bytes:
+    """One OP_MSG document with every field every command's answer needs."""
+    import bson
+
+    doc = bson.encode(
+        {
+            "ok": 1.0,
+            "ismaster": True,
+            "maxWireVersion": 17,
+            "version": "6.0.12",
+            "databases": [{"name": "shop"}],
+            "cursor": {"id": 0, "ns": "shop.$cmd.listCollections", "firstBatch": []},
+        }
+    )
+    body = struct.pack("<IB", 0, 0) + doc
+    return _op_msg_header(chunk, 16 + len(body)) + body
+
+
+_ES_INFO = json.dumps(
+    {
+        "name": "n",
+        "cluster_name": "c",
+        "version": {"number": "8.11.1"},
+        "tagline": "You Know, for Search",
+    }
+).encode()
+_ETCD_CANNED = json.dumps(
+    {
+        "etcdserver": "3.4.23",
+        "etcdcluster": "3.4.0",
+        "header": {"cluster_id": "1", "member_id": "2", "revision": "9", "raft_term": "2"},
+        "count": "3",
+        "kvs": [],
+    }
+).encode()
+
 # ------------------------------------------------------------------------------ registry
 
 
@@ -652,6 +725,19 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
     _b("mysql-ok-to-everything", "mysql", 3306, mysql_ok_to_everything,
        "OK to the login and every query", lookalike=True),
     _b("mysql-endless-rows", "mysql", 3306, mysql_endless_rows, "a result set without end"),
+    # memcached, MongoDB, Elasticsearch, etcd
+    _b("memcached-version-reflector", "memcached", 11211,
+       _reply_to_every_chunk(lambda _: b"VERSION 1.6.18\r\n"), "VERSION to every command",
+       lookalike=True),
+    _b("memcached-endless-stats", "memcached", 11211, memcached_endless_stats,
+       "stats that never end"),
+    _b("mongo-2gb-length", "mongodb", 27017, mongo_2gb_length, "an OP_MSG length of 2 GB"),
+    _b("mongo-canned", "mongodb", 27017, _reply_to_every_chunk(_mongo_canned),
+       "one all-fields OP_MSG document to every command", lookalike=True),
+    _b("es-info-reflector", "http-json", 9200, _fixed(200, _ES_INFO, JSON),
+       "Elasticsearch's cluster info to every request", lookalike=True),
+    _b("etcd-canned", "http-json", 2379, _fixed(200, _ETCD_CANNED, JSON),
+       "/version and a range answer in one JSON to every request", lookalike=True),
 )  # fmt: skip
 
 
