@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import ClassVar, TypeVar
 
 from leakmap.findings import Finding, Severity
@@ -144,7 +145,7 @@ class StorePlugin:
     default_ports: ClassVar[Mapping[int, str]]
     protocols: ClassVar[frozenset[str]]
     url_schemes: ClassVar[Mapping[str, tuple[int, str]]]
-    capabilities: ClassVar[Mapping[str, str]]
+    capabilities: ClassVar[Mapping[str, str]] = MappingProxyType({})
     catalogue: ClassVar[Catalogue]
 
     def accepts(self, pre: PreProbe) -> bool:

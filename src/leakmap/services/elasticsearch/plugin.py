@@ -53,7 +53,6 @@ class Elasticsearch(StorePlugin):
     url_schemes: ClassVar[Mapping[str, tuple[int, str]]] = MappingProxyType(
         {"elasticsearch": (9200, "http"), "opensearch": (9200, "http")}
     )
-    capabilities: ClassVar[Mapping[str, str]] = MappingProxyType({})
     catalogue: ClassVar[Catalogue] = CATALOGUE
 
     def accepts(self, pre: PreProbe) -> bool:

@@ -49,7 +49,6 @@ class Etcd(StorePlugin):
     url_schemes: ClassVar[Mapping[str, tuple[int, str]]] = MappingProxyType(
         {"etcd": (2379, "http")}
     )
-    capabilities: ClassVar[Mapping[str, str]] = MappingProxyType({})
     catalogue: ClassVar[Catalogue] = CATALOGUE
 
     def accepts(self, pre: PreProbe) -> bool:

@@ -56,7 +56,6 @@ class Memcached(StorePlugin):
     url_schemes: ClassVar[Mapping[str, tuple[int, str]]] = MappingProxyType(
         {"memcached": (11211, "memcached")}
     )
-    capabilities: ClassVar[Mapping[str, str]] = MappingProxyType({})
     catalogue: ClassVar[Catalogue] = CATALOGUE
 
     def accepts(self, pre: PreProbe) -> bool:

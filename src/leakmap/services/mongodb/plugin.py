@@ -44,7 +44,6 @@ class MongoDB(StorePlugin):
     url_schemes: ClassVar[Mapping[str, tuple[int, str]]] = MappingProxyType(
         {"mongodb": (27017, "mongodb")}
     )
-    capabilities: ClassVar[Mapping[str, str]] = MappingProxyType({})
     catalogue: ClassVar[Catalogue] = CATALOGUE
 
     def accepts(self, pre: PreProbe) -> bool:
