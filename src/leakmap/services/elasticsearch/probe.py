@@ -17,12 +17,12 @@
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from dataclasses import dataclass, field
 
 from leakmap.net.httpjson import JsonAnswer
 from leakmap.services.base import AuthState
+from leakmap.services.common.sampling import prioritise
 from leakmap.services.elasticsearch.client import (
     EsClient,
     IndexInfo,
@@ -32,12 +32,6 @@ from leakmap.services.elasticsearch.client import (
 )
 
 __all__ = ["EsFacts", "gather", "identify", "prove_open"]
-
-_PRIORITY = re.compile(
-    r"log|chat|message|prompt|conversation|session|user|customer|account|token|secret|cred"
-    r"|audit|event",
-    re.IGNORECASE,
-)
 
 
 @dataclass(slots=True)
@@ -134,9 +128,10 @@ async def gather(
     facts.listing_complete = isinstance(listing.body, list) and len(listing.body) <= max_indices
     if not facts.listing_complete:
         facts.notes.append(f"index listing capped at {max_indices}")
-    order = sorted(
+    order = prioritise(
         (i for i in rows if not i.name.startswith(".")),
-        key=lambda i: (0 if _PRIORITY.search(i.name) else 1, -(i.docs or 0), i.name),
+        name=lambda i: i.name,
+        size=lambda i: i.docs,
     )
     for index in order[:max_sampled]:
         path = safe_index_path(index.name)

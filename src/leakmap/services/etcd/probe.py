@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from leakmap.errors import ProtocolError
 from leakmap.services.base import AuthState
+from leakmap.services.common.sampling import prioritise
 from leakmap.services.etcd.gateway import EtcdGateway, error_code, parse_range, prefix_end
 
 __all__ = ["EtcdFacts", "auth_from_answer", "gather", "identify", "key_prefix"]
@@ -29,10 +30,6 @@ _VERSION = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,4}(?:[-+][0-9A-Za-z.]{1,40})?")
 _ALL = b"\x00"
 _NAME = re.compile(r"[a-z][a-z0-9_.-]{0,39}")
 _KUBERNETES = b"/registry/"
-_PRIORITY = re.compile(
-    rb"secret|token|passw|cred|auth|key|config|env|user|account|cert|tls|database|db",
-    re.IGNORECASE,
-)
 
 
 @dataclass(slots=True)
@@ -134,7 +131,9 @@ async def gather(
     facts.listed = [kv.key for kv in listed.kvs]
     if listed.more or len(facts.listed) < total.count:
         facts.notes.append(f"{len(facts.listed)} of {total.count} key names listed")
-    chosen = sorted(facts.listed, key=lambda k: (0 if _PRIORITY.search(k[:200]) else 1, k))
+    chosen = prioritise(
+        facts.listed, name=lambda k: k[:200].decode("utf-8", "replace"), size=lambda _: None
+    )
     for key in chosen[:max_keys]:
         one = await gw.range(key)
         if one.status != 200 or one.truncated:

@@ -20,17 +20,13 @@ from dataclasses import dataclass, field
 
 from leakmap.errors import ProtocolError
 from leakmap.services.base import AuthState
+from leakmap.services.common.sampling import prioritise
 from leakmap.services.memcached.text import McClient, MetaKey, parse_metadump_line
 
 __all__ = ["McFacts", "gather", "identify_text", "parse_stats"]
 
 _VERSION = re.compile(rb"VERSION (\d{1,4}\.\d{1,4}(?:\.\d{1,6})?)(?:[ -][\x21-\x7e]{0,40})?")
 _KEY = re.compile(rb"[\x21-\x7e]{1,250}")
-_PRIORITY = re.compile(
-    rb"sess|token|secret|passw|cred|auth|api[_-]?key|chat|prompt|message|user|account|email"
-    rb"|config|env",
-    re.IGNORECASE,
-)
 
 
 @dataclass(slots=True)
@@ -134,7 +130,9 @@ async def gather(
     if not complete:
         facts.notes.append(f"key listing cut at {max_listed} names")
     usable = [k for k in keys if _KEY.fullmatch(k.key)]
-    usable.sort(key=lambda k: (0 if _PRIORITY.search(k.key[:200]) else 1, k.key))
+    usable = prioritise(
+        usable, name=lambda k: k.key[:200].decode("ascii", "replace"), size=lambda k: k.size
+    )
     chosen = [k for k in usable if k.size is None or k.size <= client.reply_limit // batch]
     chosen = chosen[:max_keys]
     skipped = len(usable) - len(chosen)

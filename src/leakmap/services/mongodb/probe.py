@@ -23,16 +23,12 @@ from typing import Any
 from bson import json_util
 
 from leakmap.services.base import AuthState
+from leakmap.services.common.sampling import prioritise
 from leakmap.services.mongodb.wire import MongoClient
 
 __all__ = ["Collection", "MongoFacts", "gather", "identify"]
 
 _SYSTEM_DBS = frozenset({"admin", "local", "config"})
-_PRIORITY = re.compile(
-    r"log|chat|message|prompt|conversation|session|user|customer|account|token|secret|cred"
-    r"|key|event",
-    re.IGNORECASE,
-)
 _VERSION = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,4}(?:-[0-9A-Za-z.]{1,30})?")
 
 
@@ -135,9 +131,10 @@ async def gather(
         for item in batch[: max_collections - len(facts.collections)]:
             if isinstance(item, dict) and isinstance(item.get("name"), str):
                 facts.collections.append(Collection(name, item["name"]))
-    order = sorted(
+    order = prioritise(
         (c for c in facts.collections if c.database not in _SYSTEM_DBS),
-        key=lambda c: (0 if _PRIORITY.search(c.name) else 1, c.database, c.name),
+        name=lambda c: f"{c.database}.{c.name}",
+        size=lambda _: None,
     )
     for coll in order[:max_sampled]:
         counted = await client.command(coll.database, {"count": coll.name})

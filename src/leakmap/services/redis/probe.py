@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from leakmap.errors import ProbeError
 from leakmap.services.base import AuthState
+from leakmap.services.common.sampling import prioritise
 from leakmap.services.redis.resp import ErrorReply, RespClient, RespValue, Status
 
 __all__ = [
@@ -40,7 +41,6 @@ __all__ = [
     "identify",
     "parse_info",
     "parse_keyspace",
-    "priority",
 ]
 
 #: capability -> the command ACL DRYRUN checks (never sent on its own), the command name
@@ -54,11 +54,6 @@ CAPABILITY_PROBES: dict[str, tuple[tuple[str, ...], str, bool]] = {
     "write": (("SET", "leakmap-dryrun", "x"), "set", False),
 }
 
-_PRIORITY = re.compile(
-    r"sess|token|secret|passw|cred|auth|api[_-]?key|key|chat|prompt|message|msg|conversation"
-    r"|history|log|user|account|email|config|env",
-    re.IGNORECASE,
-)
 _KEYSPACE = re.compile(r"^db(\d{1,5}):keys=(\d{1,15}),")
 _VERSION = re.compile(r"^\d{1,4}\.\d{1,4}(?:\.\d{1,6})?$")
 
@@ -108,11 +103,6 @@ def parse_keyspace(raw: bytes) -> list[tuple[int, int]]:
         if m:
             out.append((int(m.group(1)), int(m.group(2))))
     return out
-
-
-def priority(key: bytes) -> int:
-    """0 for names that suggest sessions, tokens, chats, users, configs; 1 otherwise."""
-    return 0 if _PRIORITY.search(key[:200].decode("utf-8", "replace")) else 1
 
 
 def _is_redis_error(reply: RespValue) -> str | None:
@@ -351,5 +341,9 @@ async def gather(
 
 
 def _choose(names: Sequence[bytes], budget: int) -> list[bytes]:
-    ordered = sorted(names, key=lambda k: (priority(k), k))
+    ordered = prioritise(names, name=_name, size=lambda _: None)
     return ordered[: max(0, budget)]
+
+
+def _name(key: bytes) -> str:
+    return key[:200].decode("utf-8", "replace")
