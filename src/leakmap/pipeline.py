@@ -71,6 +71,7 @@ __all__ = [
     "Unidentified",
     "fails",
     "host_order",
+    "link_same_server",
     "sort_findings",
 ]
 
@@ -168,9 +169,13 @@ class ScanSummary:
 
     @property
     def services(self) -> list[ServiceReport]:
-        return sorted(
-            (r.report for r in self.results),
-            key=lambda s: (host_order(s.host), host_order(s.ip), s.port, s.service),
+        """Every service report, in host order, endpoints of one server linked
+        (:func:`link_same_server`)."""
+        return link_same_server(
+            sorted(
+                (r.report for r in self.results),
+                key=lambda s: (host_order(s.host), host_order(s.ip), s.port, s.service),
+            )
         )
 
     @property
@@ -183,6 +188,49 @@ class ScanSummary:
     @property
     def findings(self) -> list[Finding]:
         return sort_findings(f for r in self.results for f in r.findings)
+
+
+_IDENTITY_KEYS = ("display_name", "version", "timezone")
+
+
+def _where(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def link_same_server(reports: Sequence[ServiceReport]) -> list[ServiceReport]:
+    """One server, one enumeration: endpoints of the same server point at the one that
+    carries the resources.
+
+    Two reports are one server only on evidence: the same address and service, and the same
+    display name, version and timezone in their ``identity`` (all three present) - never
+    because of the port numbers. In such a group the report with the most resources is the
+    carrier; each other report without resources gets ``resources_at`` (the carrier's
+    ``host:port``) and a note. Only scanned endpoints are ever named.
+    """
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for i, r in enumerate(reports):
+        ident = [r.identity.get(k) for k in _IDENTITY_KEYS]
+        if all(ident) and r.resources_at is None:
+            groups.setdefault((r.ip, r.service, *(v or "" for v in ident)), []).append(i)
+    out = list(reports)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        carrier = max(members, key=lambda i: (len(reports[i].resources), -reports[i].port))
+        c = reports[carrier]
+        if not c.resources:
+            continue
+        label = _where(c.host, c.port)
+        for i in members:
+            r = reports[i]
+            if i == carrier or r.resources:
+                continue
+            note = (
+                f"same server as {label} ({c.transport}; same address, display name, version "
+                f"and timezone): that report carries its {len(c.resources)} resources"
+            )
+            out[i] = r.model_copy(update={"resources_at": label, "notes": (*r.notes, note)})
+    return out
 
 
 def _incomplete_finding(host: str, port: int, service: str, why: str) -> Finding:

@@ -308,6 +308,14 @@ class ScanContext:
     network: Network
     classifier: Classifier
     _preprobes: dict[tuple[str, int], Any] = field(default_factory=dict)
+    _claims: dict[str, str] = field(default_factory=dict)
+
+    def claim(self, key: str, label: str) -> str | None:
+        """One server, one enumeration: the first endpoint to claim ``key`` (a server identity
+        from evidence, e.g. ``clickhouse|ip|display name|version|timezone``) enumerates it and
+        gets None; a later claimant gets the owner's label and refers to its report."""
+        owner = self._claims.setdefault(key, label)
+        return None if owner == label else owner
 
     async def preprobe(self, port: OpenPort) -> PreProbe:
         """The port's pre-probe: made on first use, then served from the cache."""

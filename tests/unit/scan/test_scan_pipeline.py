@@ -483,3 +483,35 @@ async def test_pipeline_contains_malformed_plugin_answers(servers: Servers) -> N
     assert any("returned a str" in n for n in notes)
     (report,) = summary.services
     assert report.auth is AuthState.UNKNOWN and "returned a NoneType" in report.notes[0]
+
+
+def _linked_report(port: int, transport: str, tz: str, tables: int) -> ServiceReport:
+    return ServiceReport(
+        host="db",
+        ip="127.0.0.9",
+        port=port,
+        service="clickhouse",
+        transport=transport,
+        auth=AuthState.NONE,
+        proof="p",
+        identity={"display_name": "vm", "version": "18.16.1", "timezone": tz},
+        resources=tuple(Resource(database="d", table=f"t{i}") for i in range(tables)),
+    )
+
+
+def test_link_same_server_by_evidence_not_ports() -> None:
+    from leakmap.pipeline import link_same_server
+
+    http = _linked_report(18123, "http", "UTC", 3)  # unusual ports: identity, not numbers
+    native = _linked_report(19000, "native", "UTC", 0)
+    other_tz = _linked_report(29000, "native", "Asia/Shanghai", 0)
+    no_identity = _linked_report(39000, "native", "UTC", 0).model_copy(update={"identity": {}})
+    out = link_same_server([http, native, other_tz, no_identity])
+    assert out[0] == http
+    assert out[1].resources_at == "db:18123"
+    assert "that report carries its 3 resources" in out[1].notes[-1]
+    assert out[2].resources_at is None and out[3].resources_at is None
+    # two empty reports of one server: nobody carries anything, nothing is linked
+    assert link_same_server([native, native.model_copy(update={"port": 19001})])[
+        1
+    ] == native.model_copy(update={"port": 19001})

@@ -94,6 +94,14 @@ __all__ = ["ClickHouse"]
 
 _HTTP_TRANSPORTS = (Transport.HTTP, Transport.HTTPS)
 _NATIVE_TRANSPORTS = (Transport.NATIVE, Transport.NATIVE_TLS)
+
+
+def _identity(display: str | None, version: str | None, timezone: str | None) -> dict[str, str]:
+    """The server identity evidence both the HTTP answer and the native Hello carry."""
+    values = {"display_name": display, "version": version, "timezone": timezone}
+    return {k: sanitize(v, 120) for k, v in values.items() if v}
+
+
 _PRE_MARKERS = (
     b"is for clickhouse-client",
     b"-ClickHouse",
@@ -253,6 +261,8 @@ class ClickHouse:
         notes: list[str] | None = None,
         proof: str | None = None,
         coverage: Coverage | None = None,
+        identity: dict[str, str] | None = None,
+        resources_at: str | None = None,
     ) -> ServiceReport:
         return ServiceReport.for_endpoint(
             endpoint,
@@ -263,6 +273,8 @@ class ClickHouse:
             resources=resources,
             capabilities=capabilities or Capabilities(),
             coverage=coverage,
+            identity=identity or {},
+            resources_at=resources_at,
             notes=tuple(notes or ()),
         )
 
@@ -282,26 +294,18 @@ class ClickHouse:
         if "timezone" in probe.details:
             notes.append(f"server timezone {probe.details['timezone']}")
         if auth == AuthState.NONE:
-            http_found = []
-            for port, https in ((8123, False), (8443, True)):
-                if port == endpoint.port:
-                    continue
-                p = await probe_http(ctx.network, endpoint.ip, port, tls=https, config=ctx.config)
-                if p.transport in _HTTP_TRANSPORTS and p.auth == AuthState.NONE:
-                    http_found.append(f"{'https' if https else 'http'} port {port}")
-            if http_found:
-                notes.append(
-                    "tables and data are enumerated over HTTP: the same server's "
-                    f"{', '.join(http_found)} carries the resources (see that endpoint)"
-                )
-            else:
-                notes.append(
-                    "only the native protocol is open to us (no open HTTP interface on 8123 "
-                    "or 8443): leakmap reads tables over HTTP only, so no tables were listed "
-                    "here - but clickhouse-client without a password can read everything"
-                )
+            # No probe of any other port (that would leave the scan's scope): when this
+            # server's HTTP endpoint was scanned too, the scan links the two reports by the
+            # server's identity (pipeline.link_same_server) and sets resources_at.
+            notes.append(
+                "tables are read over HTTP(S) only: this report lists none; "
+                "clickhouse-client without a password can read everything here"
+            )
         proof = "a fully parsed server Hello to user 'default' with an empty password"
-        return self._report(endpoint, version, auth, notes=notes, proof=proof)
+        identity = _identity(
+            probe.details.get("display-name"), version, probe.details.get("timezone")
+        )
+        return self._report(endpoint, version, auth, notes=notes, proof=proof, identity=identity)
 
     async def _assess_http(self, endpoint: Endpoint, ctx: ScanContext) -> ServiceReport:
         cfg = ctx.config
@@ -324,10 +328,42 @@ class ClickHouse:
             if auth != AuthState.NONE:
                 return self._report(endpoint, version, auth, notes=notes)
             refused_first = frozenset(ch.refused)
+            identity = await self._http_identity(ch, endpoint, version)
             if refused_first:
                 notes.append(
                     "the server refused these safety settings (profile limits apply instead): "
                     + ", ".join(sorted(refused_first))
+                )
+            owner = None
+            if all(identity.get(k) for k in ("display_name", "version", "timezone")):
+                key = "|".join(
+                    (
+                        self.name,
+                        endpoint.ip,
+                        *(identity[k] for k in ("display_name", "version", "timezone")),
+                    )
+                )
+                here = (
+                    f"[{endpoint.host}]:{endpoint.port}"
+                    if ":" in endpoint.host
+                    else f"{endpoint.host}:{endpoint.port}"
+                )
+                owner = ctx.claim(key, here)
+            if owner is not None:
+                notes.append(
+                    f"same server as {owner} (same address, display name, version and "
+                    "timezone): enumerated once, through that endpoint, whose report carries "
+                    "the resources"
+                )
+                return self._report(
+                    endpoint,
+                    version,
+                    auth,
+                    notes=notes,
+                    identity=identity,
+                    resources_at=owner,
+                    proof="SELECT version(), A * B with random A and B answered, complete, "
+                    "with the exact product",
                 )
             try:
                 resources, caps, more, coverage = await self._enumerate(ch, ctx)
@@ -345,10 +381,30 @@ class ClickHouse:
                 resources=resources,
                 capabilities=caps,
                 coverage=coverage,
+                identity=identity,
                 notes=notes,
                 proof="SELECT version(), A * B with random A and B answered, complete, "
                 "with the exact product",
             )
+
+    async def _http_identity(
+        self, ch: ChSession, endpoint: Endpoint, version: str | None
+    ) -> dict[str, str]:
+        """Display name (the answer's header), version and timezone (asked): what tells two
+        endpoints are one server - with the address, never the port numbers."""
+        timezone = uptime = None
+        try:
+            res = await ch.rows("SELECT timezone(), uptime()")
+        except (TimeoutError, httpx.HTTPError, ProbeError):
+            res = None
+        if res is not None and res.ok and res.complete and len(res.rows) == 1:
+            row = res.rows[0]
+            if len(row) == 2:
+                timezone, uptime = row
+        out = _identity(endpoint.details.get("server-display-name"), version, timezone)
+        if uptime and uptime.isdigit() and len(uptime) < 12:
+            out["uptime_s"] = uptime
+        return out
 
     async def _enumerate(
         self, ch: ChSession, ctx: ScanContext
