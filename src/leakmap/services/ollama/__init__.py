@@ -1,0 +1,1 @@
+"""ollama service plugin (see ``plugin.py``)."""

@@ -1,0 +1,1 @@
+"""openai_compat service plugin (see ``plugin.py``)."""

@@ -1,0 +1,1 @@
+"""qdrant service plugin (see ``plugin.py``)."""
