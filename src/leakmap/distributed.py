@@ -108,6 +108,8 @@ class Shard:
     config: dict[str, Any]
     endpoint_timeout: float
     disabled_rules: list[str] = field(default_factory=list)
+    #: ``--rate``: new connections a second, on each worker
+    rate: float | None = None
 
     def payload(self) -> dict[str, Any]:
         return asdict(self)
@@ -137,6 +139,7 @@ def shards(
     config: ScanConfig,
     endpoint_timeout: float,
     disabled_rules: Sequence[str] = (),
+    rate: float | None = None,
 ) -> Iterator[Shard]:
     """Cut ``hosts`` (read lazily) into shards of at most ``size`` addresses."""
     settings = asdict(config)
@@ -144,10 +147,10 @@ def shards(
     for host in hosts:
         batch.append(_host_payload(host))
         if len(batch) >= size:
-            yield Shard(batch, settings, endpoint_timeout, list(disabled_rules))
+            yield Shard(batch, settings, endpoint_timeout, list(disabled_rules), rate)
             batch = []
     if batch:
-        yield Shard(batch, settings, endpoint_timeout, list(disabled_rules))
+        yield Shard(batch, settings, endpoint_timeout, list(disabled_rules), rate)
 
 
 def _result_payload(result: ServiceResult) -> dict[str, Any]:
@@ -165,18 +168,27 @@ def _result_from(payload: dict[str, Any]) -> ServiceResult:
 
 
 async def _run_shard(payload: dict[str, Any]) -> dict[str, Any]:
+    from leakmap.net.portscan import PortScanner
     from leakmap.pipeline import Note, Pipeline, PortChecked, ServiceFound, Unidentified
     from leakmap.services.registry import load_services
 
     shard = Shard(**payload)
     config = ScanConfig(**shard.config)
     services = [cls() for cls in load_services().values()]
+    scanner = PortScanner(
+        concurrency=config.concurrency,
+        per_host=config.per_host_concurrency,
+        timeout=config.connect_timeout,
+        rate=shard.rate,
+    )
     pipeline = Pipeline.create(
         services,
         config,
         disabled=shard.disabled_rules,
         endpoint_timeout=shard.endpoint_timeout,
+        scanner=scanner,
     )
+    pipeline.context.network.limiter = scanner.limiter
     out: dict[str, Any] = {
         "results": [],
         "unidentified": [],
@@ -226,6 +238,7 @@ async def run_distributed(
     shard_size: int,
     endpoint_timeout: float,
     disabled_rules: Sequence[str] = (),
+    rate: float | None = None,
     poll: float = 0.2,
 ) -> AsyncGenerator[Any, None]:
     """Send the shards, then yield pipeline events as their results come back: ``Note``,
@@ -236,7 +249,7 @@ async def run_distributed(
     scan_id = uuid.uuid4().hex[:12]
     pending: dict[str, Any] = {}
     for index, shard in enumerate(
-        shards(hosts, shard_size, config, endpoint_timeout, disabled_rules)
+        shards(hosts, shard_size, config, endpoint_timeout, disabled_rules, rate)
     ):
         task_id = f"leakmap-{scan_id}-{index}"
         pending[task_id] = app.send_task(TASK_NAME, args=[shard.payload()], task_id=task_id)

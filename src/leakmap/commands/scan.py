@@ -33,6 +33,7 @@ from leakmap.inputs import FORMATS as INPUT_FORMATS
 from leakmap.inputs import ListedPorts, listed_targets, read_input
 from leakmap.net.dns import Resolver
 from leakmap.net.portscan import PortScanner
+from leakmap.net.rate import RateLimiter
 from leakmap.pipeline import Note, Pipeline, ScanEvent, ScanSummary, fails
 from leakmap.report.console import ScanProgress, render_summary, sanitize
 from leakmap.report.json import build_document, write_json
@@ -428,6 +429,8 @@ def _scan(
         scanner = PortScanner(
             concurrency=concurrency, per_host=per_host, timeout=timeout, rate=rate
         )
+    # --rate is one budget for the whole scan: the port probes and every plugin connection
+    limiter = scanner.limiter or (RateLimiter(rate) if rate is not None else None)
     config = ScanConfig(
         sample_rows=sample_rows,
         connect_timeout=timeout,
@@ -448,6 +451,7 @@ def _scan(
         scanner=scanner,
         resolver=dns_resolver,
     )
+    pipeline.context.network.limiter = limiter
 
     err = Console(stderr=True)
     with ExitStack() as stack:
@@ -466,6 +470,7 @@ def _scan(
                 shard_size=shard_size,
                 endpoint_timeout=endpoint_timeout,
                 disabled=disable,
+                rate=rate,
             )
         job = run_scan(
             pipeline,
@@ -519,6 +524,7 @@ async def _distributed_events(
     shard_size: int,
     endpoint_timeout: float,
     disabled: Sequence[str],
+    rate: float | None,
 ) -> AsyncGenerator[ScanEvent, None]:
     """Resolve here, scan on the workers (see :mod:`leakmap.distributed`)."""
     resolved = await resolve_targets(targets, ports, resolver=resolver)
@@ -534,6 +540,7 @@ async def _distributed_events(
         shard_size=shard_size,
         endpoint_timeout=endpoint_timeout,
         disabled_rules=disabled,
+        rate=rate,
     ):
         yield event
 

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from leakmap.errors import ResponseTooLarge
+from leakmap.net.rate import RateLimiter
 
 __all__ = [
     "BoundedResponse",
@@ -155,6 +156,8 @@ class Network:
     tcp_opener: TcpOpener | None = None
     #: None: anywhere (a plugin test); else only where ``scope(ip, port)`` is true
     scope: Scope | None = None
+    #: the scan's new-connection budget (``--rate``), awaited before every connection
+    limiter: RateLimiter | None = None
 
     def check_scope(self, ip: str, port: int) -> None:
         """Raise ConnectionRefusedError when ``ip:port`` is outside the scan's scope."""
@@ -166,6 +169,8 @@ class Network:
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """Connect within ``connect_timeout``; TLS without certificate checks when asked."""
         self.check_scope(ip, port)
+        if self.limiter is not None:
+            await self.limiter.acquire()
         opener = self.tcp_opener or asyncio.open_connection
         kwargs: dict[str, Any] = {}
         if tls:
@@ -207,6 +212,8 @@ class _ScopedTransport(httpx.AsyncBaseTransport):
             self.network.check_scope(url.host, port)
         except ConnectionRefusedError as exc:
             raise httpx.ConnectError(str(exc), request=request) from None
+        if self.network.limiter is not None:
+            await self.network.limiter.acquire()
         return await self.inner.handle_async_request(request)
 
     async def aclose(self) -> None:

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from leakmap.net.rate import RateLimiter
 from leakmap.services.base import OpenPort, Transport
 from leakmap.targets import ScanHost
 
@@ -161,38 +162,6 @@ def interleave(hosts: Iterable[ScanHost], window: int = WINDOW) -> Iterator[tupl
                     yield host, host.ports[index]
 
 
-class RateLimiter:
-    """A token bucket: at most ``rate`` starts a second, bursts of at most ``burst``."""
-
-    def __init__(self, rate: float, burst: int | None = None) -> None:
-        if rate <= 0:
-            raise ValueError("rate must be positive")
-        self.rate = float(rate)
-        self.burst = float(burst if burst is not None else max(1, min(int(rate), 64)))
-        self._tokens = self.burst
-        self._stamp = time.monotonic()
-
-    def _refill(self, now: float) -> None:
-        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-        self._stamp = now
-
-    def take(self, now: float | None = None) -> bool:
-        """Take one token if there is one."""
-        self._refill(time.monotonic() if now is None else now)
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return True
-        return False
-
-    def wait_time(self) -> float:
-        """Seconds until the next token."""
-        return max(0.0, (1.0 - self._tokens) / self.rate)
-
-    async def acquire(self) -> None:
-        while not self.take():
-            await asyncio.sleep(self.wait_time())
-
-
 class _EpollEngine:
     """The probes of one scan, run by one thread over ``epoll`` (see the module docstring)."""
 
@@ -203,7 +172,7 @@ class _EpollEngine:
         concurrency: int,
         per_host: int,
         timeout: float,
-        rate: float | None,
+        limiter: RateLimiter | None,
         deliver: Callable[[list[PortResult] | BaseException | None], None],
         fd_retries: int,
         open_only: bool = False,
@@ -212,7 +181,7 @@ class _EpollEngine:
         self.concurrency = concurrency
         self.per_host = per_host
         self.timeout = timeout
-        self.limiter = RateLimiter(rate) if rate else None
+        self.limiter = limiter
         self.deliver = deliver
         self.fd_retries = fd_retries
         self.open_only = open_only
@@ -373,6 +342,7 @@ class PortScanner:
         per_host: int = 32,
         timeout: float = 2.0,
         rate: float | None = None,
+        limiter: RateLimiter | None = None,
         connector: Connector | None = None,
         fd_retries: int = 8,
         engine: str | None = None,
@@ -382,6 +352,8 @@ class PortScanner:
         self.per_host = max(1, per_host)
         self.timeout = timeout
         self.rate = rate if rate and rate > 0 else None
+        #: the new-connection budget; shared with the network layer by ``scan --rate``
+        self.limiter = limiter or (RateLimiter(self.rate) if self.rate else None)
         self._connect = connector or tcp_connect
         self._fd_retries = fd_retries
         if engine is None:
@@ -436,7 +408,7 @@ class PortScanner:
             concurrency=self.concurrency,
             per_host=self.per_host,
             timeout=self.timeout,
-            rate=self.rate,
+            limiter=self.limiter,
             deliver=deliver,
             fd_retries=self._fd_retries,
             open_only=self.open_only,
@@ -471,7 +443,7 @@ class PortScanner:
     ) -> AsyncGenerator[list[PortResult], None]:
         jobs = interleave(hosts)
         host_gates: dict[str, tuple[asyncio.Semaphore, list[int]]] = {}
-        limiter = RateLimiter(self.rate) if self.rate else None
+        limiter = self.limiter
         queue: asyncio.Queue[PortResult | None] = asyncio.Queue()
 
         async def worker() -> None:

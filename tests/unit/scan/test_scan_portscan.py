@@ -322,3 +322,55 @@ async def test_open_only_reports_only_open_ports(
     scanner = PortScanner(timeout=0.3, open_only=True, engine=engine)
     hosts = [ScanHost("a", ip, (open_port, _free_port(), full_backlog))]
     assert [(r.port, r.state) async for r in scanner.scan(hosts)] == [(open_port, PortState.OPEN)]
+
+
+async def test_network_layer_connections_share_the_rate_budget(listener: tuple[str, int]) -> None:
+    """--rate caps plugin connections too: 30 open_tcp calls through a Network holding a
+    20/s limiter whose burst was spent by the port scan take about 1.5 s."""
+    import time
+
+    from leakmap.net.bounded import Network
+    from leakmap.net.rate import RateLimiter
+
+    ip, port = listener
+    limiter = RateLimiter(20, burst=1)
+    network = Network(limiter=limiter)
+    assert limiter.take()  # the port scan took the burst
+    started = time.monotonic()
+    for _ in range(30):
+        _reader, writer = await network.open_tcp(ip, port)
+        writer.close()
+    elapsed = time.monotonic() - started
+    assert elapsed >= 30 / 20 * 0.9, elapsed
+
+
+def test_scan_shares_one_limiter_between_port_scan_and_network(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """leakmap scan --rate: the pipeline's network layer gets the port scanner's limiter."""
+    from leakmap.commands import scan as scan_command
+    from leakmap.pipeline import Pipeline
+
+    seen: list[object] = []
+    real_create = Pipeline.create
+
+    def spy(*args: object, **kwargs: object) -> Pipeline:
+        pipeline = real_create(*args, **kwargs)  # type: ignore[arg-type]
+        seen.append(pipeline)
+        return pipeline
+
+    monkeypatch.setattr(Pipeline, "create", staticmethod(spy))
+    import typer
+    from typer.testing import CliRunner
+
+    app = typer.Typer()
+    scan_command.register(app)
+    app.command("noop")(lambda: None)
+    result = CliRunner().invoke(
+        app, ["scan", f"127.0.0.1:{_free_port()}", "--rate", "50", "-q", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    (pipeline,) = seen
+    assert isinstance(pipeline, Pipeline)
+    limiter = pipeline.context.network.limiter
+    assert limiter is not None and limiter is pipeline.scanner.limiter and limiter.rate == 50
