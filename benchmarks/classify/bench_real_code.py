@@ -18,7 +18,8 @@ What it does, in one run:
    (default jobs and ``--jobs 1``); the median wall time of each counts;
 4. prints both finding counts, a sample of each tool's findings (values masked), the
    times and the speed ratios (Kingfisher's time / leakmap's: above 1 means leakmap is
-   faster), one-process and default.
+   faster), one-process and default, and the same for CPU time (user + system of the
+   whole process tree), which moves less than wall time on a shared machine.
 
 Every finding on this tree is counted as false unless shown otherwise: these are
 published packages, and the few real-looking keys in them are test fixtures or doc
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import statistics
 import subprocess
@@ -116,12 +118,17 @@ class ToolRun:
     name: str
     command: list[str]
     seconds: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # user + system time of the process tree
     findings: list[dict[str, object]] = field(default_factory=list)
     error: str = ""
 
     @property
     def median(self) -> float:
         return statistics.median(self.seconds) if self.seconds else float("nan")
+
+    @property
+    def median_cpu(self) -> float:
+        return statistics.median(self.cpu) if self.cpu else float("nan")
 
 
 def _fetch(packages: tuple[str, ...], wheels: Path) -> list[Path]:
@@ -191,16 +198,20 @@ def _kingfisher_findings(out: Path) -> list[dict[str, object]]:
 
 def _run(tool: ToolRun, out: Path, parse: bool) -> None:
     out.unlink(missing_ok=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(
         [*tool.command, str(out)], capture_output=True, text=True, check=False, timeout=1800
     )
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     ok_codes = {0, 1} if tool.name.startswith("leakmap") else {0, 200, 205}
     if proc.returncode not in ok_codes:
         tool.error = f"exit {proc.returncode}: {proc.stderr.strip()[-300:]}"
         return
     tool.seconds.append(elapsed)
+    tool.cpu.append(cpu)
     if parse:
         reader = _leakmap_findings if tool.name.startswith("leakmap") else _kingfisher_findings
         tool.findings = reader(out)
@@ -320,12 +331,19 @@ def _bench_set(name: str, args: argparse.Namespace) -> dict[str, object]:
     print(f"\ntimes (median of {args.runs} runs, same machine, alternating order):")
     for tool in tools:
         runs = ", ".join(f"{s:.2f}" for s in tool.seconds)
-        print(f"  {tool.name:22s} {tool.median:7.2f} s   ({runs})")
+        cpu = f"CPU {tool.median_cpu:6.2f} s"
+        print(f"  {tool.name:22s} {tool.median:7.2f} s   {cpu}   ({runs})")
     ratio_default = kf_default.median / lm_default.median
     ratio_one = kf_one.median / lm_one.median
     print(
         f"speed ratio (Kingfisher time / leakmap time; >1 = leakmap faster): "
         f"default {ratio_default:.2f}, one process {ratio_one:.2f}"
+    )
+    cpu_default = kf_default.median_cpu / lm_default.median_cpu
+    cpu_one = kf_one.median_cpu / lm_one.median_cpu
+    print(
+        f"CPU ratio (Kingfisher CPU / leakmap CPU; steadier on a busy machine): "
+        f"default {cpu_default:.2f}, one process {cpu_one:.2f}"
     )
     return {
         "wheels": len(wheels),
@@ -343,6 +361,9 @@ def _bench_set(name: str, args: argparse.Namespace) -> dict[str, object]:
         "median_seconds": {t.name: t.median for t in tools},
         "ratio_default": ratio_default,
         "ratio_one_process": ratio_one,
+        "median_cpu_seconds": {t.name: t.median_cpu for t in tools},
+        "cpu_ratio_default": cpu_default,
+        "cpu_ratio_one_process": cpu_one,
     }
 
 
