@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from leakmap.services.mysql.wire import MysqlClient
 from leakmap.services.postgresql import wire as pg_wire
 from leakmap.services.postgresql.wire import PgClient
 
-from .servers import MariaDbServer, PgServer
+from .servers import MariaDbServer, PgServer, start_mariadb, start_postgres
 
 READS = ("SELECT", "SHOW", "DESCRIBE", "DESC", "EXPLAIN", "SET", "USE")
 _FIRST = re.compile(r"\s*(?:/\*.*?\*/\s*)*([A-Za-z]+)", re.DOTALL)
@@ -52,6 +53,25 @@ def pg_logged(log: Path) -> list[str]:
         if m:
             out.append(m.group(1))
     return out
+
+
+@pytest.fixture(scope="module")
+def pg_private(lab_seed: int) -> Iterator[PgServer]:
+    """A server of its own: the mutant's refused writes must not reach the shared one's log."""
+    server = start_postgres(seed=lab_seed + 60)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def mariadb_private(lab_seed: int) -> Iterator[MariaDbServer]:
+    server = start_mariadb(seed=lab_seed + 61)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 PG_WRITES = ("CREATE TABLE leakmap_mutant (x int)", "DELETE FROM log_stream", "DROP TABLE x y z")
@@ -85,19 +105,20 @@ async def _my_session(server: MariaDbServer, extra: tuple[str, ...]) -> None:
 
 
 def test_postgres_proof_passes_reads_and_catches_a_writing_mutant(
-    pg_open: PgServer, monkeypatch: pytest.MonkeyPatch
+    pg_private: PgServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    asyncio.run(_pg_session(pg_open, ()))
-    logged = pg_logged(pg_open.log)
+    asyncio.run(_pg_session(pg_private, ()))
+    logged = pg_logged(pg_private.log)
     assert len(logged) >= 2 and not non_reads(logged)
 
     monkeypatch.setattr(pg_wire, "guard_pg_sql", lambda sql: sql)  # the mutant: no guard
-    asyncio.run(_pg_session(pg_open, PG_WRITES))
-    caught = non_reads(pg_log_after(pg_open.log, len(logged)))
+    asyncio.run(_pg_session(pg_private, PG_WRITES))
+    caught = non_reads(pg_log_after(pg_private.log, len(logged)))
     assert {c.split()[0] for c in caught} == {"CREATE", "DELETE", "DROP"}
     # refused by the read-only transaction (or the parser): nothing changed
     assert (
-        pg_open.admin("SELECT to_regclass('leakmap_mutant') IS NULL", db="chatbot").strip() == "t"
+        pg_private.admin("SELECT to_regclass('leakmap_mutant') IS NULL", db="chatbot").strip()
+        == "t"
     )
 
 
@@ -106,13 +127,13 @@ def pg_log_after(log: Path, skip: int) -> list[str]:
 
 
 def test_mariadb_proof_passes_reads_and_catches_a_writing_mutant(
-    mariadb_open: MariaDbServer, monkeypatch: pytest.MonkeyPatch
+    mariadb_private: MariaDbServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    asyncio.run(_my_session(mariadb_open, ()))
-    logged = mariadb_open.scanner_statements()
+    asyncio.run(_my_session(mariadb_private, ()))
+    logged = mariadb_private.scanner_statements()
     assert len(logged) >= 2 and not non_reads(logged)
 
     monkeypatch.setattr(my_wire, "guard_pg_sql", lambda sql: sql)  # the mutant: no guard
-    asyncio.run(_my_session(mariadb_open, MY_WRITES))
-    caught = non_reads(mariadb_open.scanner_statements()[len(logged) :])
+    asyncio.run(_my_session(mariadb_private, MY_WRITES))
+    caught = non_reads(mariadb_private.scanner_statements()[len(logged) :])
     assert {c.split()[0] for c in caught} == {"INSERT", "DROP"}
