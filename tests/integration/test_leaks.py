@@ -1,7 +1,8 @@
 """Leak-proofing (issue 12 item 4): the scanner must not become the leak.
 
-Random fake secrets and personal data are planted in a lab ClickHouse (the seeded ``ch_open``)
-and in configuration files for the auditor and a log for the classifier. Then every command
+Random fake secrets and personal data are planted in a lab ClickHouse (the seeded ``ch_open``),
+a Redis (string, hash, stream and list values) and in configuration files for the auditor
+and a log for the classifier. Then every command
 that handles them runs as a user would - ``scan`` in every format (with history), ``report``
 in every format, ``history`` and ``history export``, ``diff``, ``verify``, ``audit`` and
 ``classify`` in every format - with ``HOME``, ``XDG_*`` and ``TMPDIR`` pointed into one
@@ -31,7 +32,10 @@ import ahocorasick
 import pytest
 from typer.testing import CliRunner
 
+from leakmap.lab.addresses import random_loopback
 from leakmap.lab.clickhouse import ClickHouseInstance
+
+from .stores.servers import Planted, RedisServer, make_planted
 
 FAST = ["--timeout", "1", "--read-timeout", "3", "--no-progress"]
 SCAN_FORMATS = ("json", "jsonl", "table", "html", "md", "sarif")
@@ -142,7 +146,29 @@ class LeakRun:
 
 
 @pytest.fixture(scope="module")
-def leak_run(ch_open: ClickHouseInstance, tmp_path_factory: pytest.TempPathFactory) -> LeakRun:
+def redis_planted(lab_seed: int) -> Iterator[RedisServer]:
+    """A Redis of its own, seeded with random fakes (keys, hashes, a stream, a list)."""
+    server = RedisServer(random_loopback((6379,)))
+    try:
+        server.start()
+        server.seed(make_planted(lab_seed + 200))
+        yield server
+    finally:
+        server.stop()
+
+
+def redis_values(server: RedisServer) -> list[str]:
+    planted: Planted | None = server.planted
+    assert planted is not None
+    return list(planted.raw_values)
+
+
+@pytest.fixture(scope="module")
+def leak_run(
+    ch_open: ClickHouseInstance,
+    redis_planted: RedisServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> LeakRun:
     work = tmp_path_factory.mktemp("leaks")
     inputs = work / "input"  # what the user hands in (holds the fakes by design)
     inputs.mkdir()
@@ -176,9 +202,9 @@ def leak_run(ch_open: ClickHouseInstance, tmp_path_factory: pytest.TempPathFacto
         assert proc.returncode in ok, (label, proc.stderr[-2000:])
         return run
 
-    target = ch_open.ip
+    targets = [ch_open.ip, f"{redis_planted.ip}:6379"]
     for fmt in SCAN_FORMATS:
-        args = ["scan", target, "--format", fmt, *FAST]
+        args = ["scan", *targets, "--format", fmt, *FAST]
         if fmt in ("json", "html", "md", "sarif"):
             args += ["-o", str(out / f"scan.{fmt}")]
         leakmap(f"scan {fmt}", *args)
@@ -202,7 +228,7 @@ def leak_run(ch_open: ClickHouseInstance, tmp_path_factory: pytest.TempPathFacto
         leakmap(f"audit {fmt}", "audit", str(cfg), "--format", fmt, "--fail-on", "none")
     for fmt in CLASSIFY_FORMATS:
         leakmap(f"classify {fmt}", "classify", str(log), "--format", fmt)
-    return LeakRun(work, runs, planted_values(ch_open, fakes))
+    return LeakRun(work, runs, planted_values(ch_open, fakes) + redis_values(redis_planted))
 
 
 def test_the_commands_saw_the_planted_values(leak_run: LeakRun) -> None:
@@ -212,6 +238,7 @@ def test_the_commands_saw_the_planted_values(leak_run: LeakRun) -> None:
     scan = json.loads((leak_run.work / "out" / "scan.json").read_text())
     rules = {f["rule"] for f in scan["findings"]}
     assert {"clickhouse.data.secret", "clickhouse.data.pii"} <= rules
+    assert any(r.startswith("redis.data") for r in rules), sorted(rules)
     assert "…#" in by["classify jsonl"].stdout  # redacted values, so findings were made
     assert json.loads(by["audit json"].stdout)["findings"]
     assert (leak_run.work / "data" / "leakmap").is_dir()  # the history database is searched
