@@ -57,34 +57,57 @@ class Measured:
     max_rss_mib: float
 
 
+#: ``launcher FD ARGV...`` runs ARGV as its own child and writes that child's exit code and
+#: peak RSS (KiB) to file descriptor FD.
+#: Measuring through this small launcher matters: a process forked from the pytest process
+#: inherits its resident set, and exec() keeps that high-water mark in ru_maxrss, so a scan
+#: started straight from a big test process would report the test process's memory.
+_LAUNCHER = (
+    "import os,sys\n"
+    "fd=int(sys.argv[1])\n"
+    "pid=os.fork()\n"
+    "if pid==0:\n"
+    "    os.close(fd)\n"
+    "    os.execv(sys.argv[2],sys.argv[2:])\n"
+    "_,status,usage=os.wait4(pid,0)\n"
+    "os.write(fd,b'%d %d' % (os.waitstatus_to_exitcode(status),usage.ru_maxrss))\n"
+)
+
+
 def measured_scan(*args: str, timeout: float = 600) -> Measured:
-    """Run ``leakmap scan ARGS`` in a subprocess; its own peak RSS comes from ``os.wait4``."""
+    """Run ``leakmap scan ARGS`` through a small launcher that reports its peak RSS."""
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        read_end, write_end = os.pipe()
+        cmd = [sys.executable, "-S", "-c", _LAUNCHER, str(write_end)]
+        cmd += [sys.executable, "-m", "leakmap", "scan"]
         start = time.monotonic()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "leakmap", "scan", *args], stdout=out, stderr=err, env=env
+            [*cmd, *args],
+            stdout=out,
+            stderr=err,
+            env=env,
+            pass_fds=(write_end,),
+            start_new_session=True,
         )
-        deadline = start + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.05)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        os.close(write_end)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+        with os.fdopen(read_end, "rb") as pipe:
+            report = pipe.read().split()
+        code, rss_kib = (int(report[0]), int(report[1])) if len(report) == 2 else (-9, 0)
         seconds = time.monotonic() - start
         out.seek(0)
         err.seek(0)
         return Measured(
-            proc.returncode,
+            code,
             out.read().decode("utf-8", "replace"),
             err.read().decode("utf-8", "replace"),
             seconds,
-            usage.ru_maxrss / 1024,  # KiB on Linux
+            rss_kib / 1024,  # KiB on Linux
         )
 
 
