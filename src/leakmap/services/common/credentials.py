@@ -54,6 +54,8 @@ DEFAULT_CREDENTIALS: dict[str, tuple[DefaultCredential, ...]] = {
         _c("elastic", "changeme", "Elasticsearch before 6.0, X-Pack's default"),
         _c("admin", "admin", "OpenSearch demo configuration before 2.12"),
     ),
+    # LiteLLM's documentation uses this master key in every proxy example (sent as a bearer key)
+    "litellm": (_c("master key", "sk-1234", "the master key in LiteLLM's documentation"),),
     # etcd, memcached and MongoDB ship no default user: nothing to try
 }
 

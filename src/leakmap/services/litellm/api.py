@@ -6,8 +6,9 @@
   OpenAPI document would say it too, but building it costs the proxy 15-20 s of CPU;
 * ``GET /v1/models`` - the proof of open access is an OpenAI-format model list that parses
   (``object: list``, models with string ids); ``401`` with ``auth_error`` means a master key
-  is set. Then the documentation's published default master key ``sk-1234`` is tried on
-  that same read (a default credential, like an empty password) - never a key of our own;
+  is set. With ``--try-default-credentials`` the documentation's master key
+  (:mod:`leakmap.services.common.credentials`) is then tried on that same read - and nothing
+  else;
 * ``/model/info`` - the upstream deployments (``litellm_params``: API bases, regions; the
   proxy strips ``api_key``), classified;
 * ``/key/list``, ``/user/list``, ``/spend/logs`` (spend logs hold prompts and responses) -
@@ -24,12 +25,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leakmap.services.base import AuthState
+from leakmap.services.common.credentials import credentials_for
 from leakmap.services.httpapi import HttpApi, as_dict, as_list, as_str
 
 __all__ = ["DEFAULT_MASTER_KEY", "LitellmFacts", "model_ids", "read_litellm"]
 
-#: the master key LiteLLM's documentation uses in every example
-DEFAULT_MASTER_KEY = "sk-1234"
+#: the master key LiteLLM's documentation uses in every example (tried only when asked)
+DEFAULT_MASTER_KEY = credentials_for("litellm")[0]
 _ADMIN = ("/key/list", "/user/list", "/spend/logs")
 
 
@@ -60,7 +62,11 @@ def model_ids(body: Any) -> list[str] | None:
 
 
 async def read_litellm(
-    api: HttpApi, *, sample: int = 20, facts: LitellmFacts | None = None
+    api: HttpApi,
+    *,
+    sample: int = 20,
+    try_default: bool = False,
+    facts: LitellmFacts | None = None,
 ) -> LitellmFacts:
     facts = facts if facts is not None else LitellmFacts()
     ready = await api.get("/health/readiness")
@@ -69,7 +75,9 @@ async def read_litellm(
     ids = model_ids(answer.body) if answer.status == 200 else None
     if ids is None and answer.status in (401, 403):
         facts.auth = AuthState.REQUIRED
-        api.headers["Authorization"] = f"Bearer {DEFAULT_MASTER_KEY}"
+        if not try_default:
+            return facts
+        api.headers["Authorization"] = f"Bearer {DEFAULT_MASTER_KEY.password}"
         retry = await api.get("/v1/models")
         ids = model_ids(retry.body) if retry.status == 200 else None
         if ids is None:

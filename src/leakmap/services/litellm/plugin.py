@@ -14,8 +14,9 @@ What it reports, for a proxy started without a master key::
 Decisions worth knowing:
 
 * auth ``none`` needs ``/v1/models`` to parse as an OpenAI-format list; ``401``/``403`` is
-  ``required`` - unless the documented default master key ``sk-1234`` is accepted on that same
-  read, which is reported as open (the proof says so) and as a critical finding.
+  ``required`` - unless, with ``--try-default-credentials``, the documentation's master key is
+  accepted on that same read: reported as open (the proof names the default, never the key)
+  and as a critical finding.
 * inference is stated from the open model list, never exercised: no completion is requested.
 * without a database the admin endpoints answer ``500`` "no db": reported as a note; with one,
   a bounded sample of keys, users and spend logs (prompts and responses) is classified.
@@ -48,7 +49,7 @@ __all__ = ["CATALOGUE", "Litellm"]
 _DOCS = "https://docs.litellm.ai/docs/"
 _KEYS = _DOCS + "proxy/virtual_keys"
 PROOF = "/v1/models answered an OpenAI-format model list"
-DEFAULT_KEY_PROOF = f" with the documented default master key {DEFAULT_MASTER_KEY}"
+DEFAULT_KEY_PROOF = f" with the default {DEFAULT_MASTER_KEY.label}"
 
 CATALOGUE = Catalogue(
     "litellm",
@@ -71,7 +72,7 @@ CATALOGUE = Catalogue(
         rule(
             "litellm.default-master-key",
             Severity.CRITICAL,
-            "LiteLLM master key is the documentation's default (sk-1234)",
+            "LiteLLM master key is the documentation's default",
             "Replace the master key with a long random value now and rotate every virtual key "
             "created with it; the master key is admin over keys, users, models and spend.",
             _KEYS,
@@ -130,7 +131,12 @@ class Litellm(HttpJsonService[LitellmFacts]):
         return LitellmFacts()
 
     async def read(self, api: HttpApi, ctx: ScanContext, facts: LitellmFacts) -> None:
-        await read_litellm(api, sample=min(20, ctx.config.sample_rows), facts=facts)
+        await read_litellm(
+            api,
+            sample=min(20, ctx.config.sample_rows),
+            try_default=ctx.config.try_default_credentials,
+            facts=facts,
+        )
 
     def open_report(
         self, endpoint: Endpoint, facts: LitellmFacts, ctx: ScanContext, version: str | None
@@ -202,7 +208,7 @@ class Litellm(HttpJsonService[LitellmFacts]):
                     "litellm.default-master-key",
                     host=report.host,
                     port=report.port,
-                    evidence=f"/v1/models answered with the documented key {DEFAULT_MASTER_KEY}",
+                    evidence=f"/v1/models answered with the {DEFAULT_MASTER_KEY.label}",
                 )
             )
         return out
