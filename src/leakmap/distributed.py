@@ -35,7 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from leakmap.errors import UsageError
 from leakmap.findings import Finding
-from leakmap.services.base import OpenPort, ScanConfig, ServiceReport, ServiceResult, Transport
+from leakmap.services.base import OpenPort, ScanConfig, ServiceReport, ServiceResult
 from leakmap.targets import ScanHost
 
 __all__ = [
@@ -120,7 +120,7 @@ def _host_payload(host: ScanHost) -> dict[str, Any]:
         "host": host.host,
         "ip": host.ip,
         "ports": list(host.ports),
-        "hints": {str(p): t.value for p, t in host.hints.items()},
+        "hints": {str(p): str(t) for p, t in host.hints.items()},
     }
 
 
@@ -129,7 +129,7 @@ def _host_from(payload: dict[str, Any]) -> ScanHost:
         str(payload["host"]),
         str(payload["ip"]),
         tuple(int(p) for p in payload["ports"]),
-        {int(p): Transport(t) for p, t in dict(payload.get("hints") or {}).items()},
+        {int(p): str(t) for p, t in dict(payload.get("hints") or {}).items()},
     )
 
 

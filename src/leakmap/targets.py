@@ -24,6 +24,7 @@ with a one-line message.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -35,7 +36,6 @@ from urllib.parse import urlsplit
 
 from leakmap.errors import PortSpecError, TargetError
 from leakmap.net.dns import ResolutionError, Resolver, resolve_system
-from leakmap.services.base import Transport
 
 __all__ = [
     "DEFAULT_MAX_HOSTS",
@@ -62,12 +62,18 @@ LARGE_NETWORK = 65536
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-_URL_SCHEMES: dict[str, tuple[int, Transport | None]] = {
-    "http": (80, Transport.HTTP),
-    "https": (443, Transport.HTTPS),
-    "clickhouse": (9000, Transport.NATIVE),
-    "tcp": (0, None),
-}
+
+@functools.cache
+def _url_schemes() -> dict[str, tuple[int, str | None]]:
+    """URL scheme -> (default port, transport hint): ``http``, ``https``, ``tcp`` and every
+    scheme a plugin declares (``clickhouse://``, ``redis://``, ...; see the registry)."""
+    from leakmap.services.registry import load_services, url_schemes
+
+    schemes: dict[str, tuple[int, str | None]] = dict(url_schemes(load_services()))
+    schemes["tcp"] = (0, None)
+    return schemes
+
+
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
 _MAX_TARGET_LEN = 1024
 
@@ -82,7 +88,7 @@ class Target:
     ip: str | None = None
     network: IPNetwork | None = None
     port: int | None = None
-    transport: Transport | None = None
+    transport: str | None = None
 
     @property
     def is_name(self) -> bool:
@@ -123,10 +129,10 @@ class ScanHost:
     host: str
     ip: str
     ports: tuple[int, ...]
-    hints: Mapping[int, Transport] = field(default_factory=dict)
+    hints: Mapping[int, str] = field(default_factory=dict)
 
 
-_NO_HINTS: Mapping[int, Transport] = MappingProxyType({})
+_NO_HINTS: Mapping[int, str] = MappingProxyType({})
 
 
 class HostStream:
@@ -245,7 +251,7 @@ def _hostname(text: str, target: str) -> str:
     return ascii_name
 
 
-def _host_part(text: str, target: str, port: int | None, hint: Transport | None) -> Target:
+def _host_part(text: str, target: str, port: int | None, hint: str | None) -> Target:
     address = _address(text)
     if address is not None:
         return Target(target, str(address), str(address), None, port, hint)
@@ -262,9 +268,10 @@ def _parse_url(text: str) -> Target:
         # never echo what may be a password back into a terminal or a log
         raise TargetError("URL targets must not carry credentials (user:password@): remove them")
     scheme = parts.scheme.lower()
-    if scheme not in _URL_SCHEMES:
+    schemes = _url_schemes()
+    if scheme not in schemes:
         raise TargetError(f"unsupported URL scheme {scheme!r} in target {text!r}")
-    default_port, hint = _URL_SCHEMES[scheme]
+    default_port, hint = schemes[scheme]
     host = parts.hostname
     if not host:
         raise TargetError(f"URL target without a host: {text!r}")
@@ -526,7 +533,7 @@ async def resolve_targets(
 
     resolved = dict(await asyncio.gather(*(one(n) for n in names)))
     notes: list[str] = []
-    merged: dict[str, tuple[str, set[int], dict[int, Transport]]] = {}
+    merged: dict[str, tuple[str, set[int], dict[int, str]]] = {}
     excluded = 0
     default_ports = tuple(ports)
     exclusions = targets.exclusions

@@ -46,7 +46,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from leakmap.net.rate import RateLimiter
-from leakmap.services.base import OpenPort, Transport
+from leakmap.services.base import OpenPort
 from leakmap.targets import ScanHost
 
 __all__ = [
@@ -82,7 +82,7 @@ class PortResult:
     state: PortState
     reason: str = ""
     #: the transport a URL target named for this port (``https://h:8443/``), if any
-    hint: Transport | None = None
+    hint: str | None = None
 
     def open_port(self) -> OpenPort:
         return OpenPort(self.host, self.ip, self.port)

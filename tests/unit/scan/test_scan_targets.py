@@ -45,6 +45,9 @@ CH_PORTS = (8123, 8443, 9000, 9004, 9005, 9009, 9363, 9440)
         ("http://db.internal", "db.internal", None, 80, Transport.HTTP),
         ("HTTP://[::1]:8123", "::1", "::1", 8123, Transport.HTTP),
         ("clickhouse://127.0.0.1", "127.0.0.1", "127.0.0.1", 9000, Transport.NATIVE),
+        # schemes are declared by the plugins, not a closed list in targets.py
+        ("clickhouses://127.0.0.1", "127.0.0.1", "127.0.0.1", 9440, Transport.NATIVE_TLS),
+        ("redis://127.0.0.1", "127.0.0.1", "127.0.0.1", 6379, "resp"),
         ("tcp://127.0.0.1:9009", "127.0.0.1", "127.0.0.1", 9009, None),
         ("127.0.0.5/32", "127.0.0.5", "127.0.0.5", None, None),
         ("bücher.example", "xn--bcher-kva.example", None, None, None),
