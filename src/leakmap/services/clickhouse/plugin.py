@@ -391,20 +391,18 @@ class ClickHouse:
         self, ch: ChSession, endpoint: Endpoint, version: str | None
     ) -> dict[str, str]:
         """Display name (the answer's header), version and timezone (asked): what tells two
-        endpoints are one server - with the address, never the port numbers."""
-        timezone = uptime = None
+        endpoints are one server - with the address, never the port numbers. (Not uptime:
+        it changes from one scan to the next, and the same scan must give the same report.)"""
+        timezone = None
         try:
-            res = await ch.rows("SELECT timezone(), uptime()")
+            res = await ch.rows("SELECT timezone()")
         except (TimeoutError, httpx.HTTPError, ProbeError):
             res = None
         if res is not None and res.ok and res.complete and len(res.rows) == 1:
             row = res.rows[0]
-            if len(row) == 2:
-                timezone, uptime = row
-        out = _identity(endpoint.details.get("server-display-name"), version, timezone)
-        if uptime and uptime.isdigit() and len(uptime) < 12:
-            out["uptime_s"] = uptime
-        return out
+            if len(row) == 1:
+                timezone = row[0]
+        return _identity(endpoint.details.get("server-display-name"), version, timezone)
 
     async def _enumerate(
         self, ch: ChSession, ctx: ScanContext
