@@ -34,14 +34,18 @@ def builtin_services() -> dict[str, type[Service]]:
     from leakmap.services.memcached.plugin import Memcached
     from leakmap.services.mlflow.plugin import Mlflow
     from leakmap.services.mongodb.plugin import MongoDB
+    from leakmap.services.mysql.plugin import MySQL
     from leakmap.services.ollama.plugin import Ollama
     from leakmap.services.openai_compat.plugin import OpenAiCompatible
+    from leakmap.services.postgresql.plugin import PostgreSQL
     from leakmap.services.prometheus.plugin import Prometheus
     from leakmap.services.qdrant.plugin import Qdrant
     from leakmap.services.redis.plugin import Redis
 
     plugins: list[type[Service]] = [
         ClickHouse,
+        PostgreSQL,
+        MySQL,
         Redis,
         Memcached,
         Etcd,

@@ -3,6 +3,8 @@ each on its own random 127.x address, seeded with the lab's chat-log pool (``.da
 
 ``pg_open``          every role over TCP by ``trust`` (``postgres`` is a superuser), seeded.
 ``pg_protected``     ``scram-sha-256`` over TCP, ``postgres`` has ``.password``, seeded.
+``pg_app_only``      ``postgres`` needs ``.password``; role ``app`` is trusted over TCP and may
+                     only SELECT chatbot's ``log_stream``, seeded.
 ``mariadb_open``     ``root@'%'`` without a password (all privileges), seeded.
 ``mariadb_protected`` ``root@'%'`` with ``.password``, seeded.
 
@@ -51,6 +53,18 @@ def pg_open(lab_seed: int) -> Iterator[PgServer]:
 def pg_protected(lab_seed: int) -> Iterator[PgServer]:
     _need_postgres()
     server = start_postgres(seed=lab_seed + 41, password=secrets.token_urlsafe(16))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_app_only(lab_seed: int) -> Iterator[PgServer]:
+    _need_postgres()
+    server = start_postgres(
+        seed=lab_seed + 44, password=secrets.token_urlsafe(16), trust_users=("app",)
+    )
     try:
         yield server
     finally:

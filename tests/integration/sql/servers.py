@@ -111,10 +111,20 @@ class _SqlServer:
 class PgServer(_SqlServer):
     """``postgres`` on ``ip:port``; ``password`` None = trust for every role over TCP."""
 
-    def __init__(self, ip: str, port: int = 5432, *, password: str | None = None) -> None:
+    def __init__(
+        self,
+        ip: str,
+        port: int = 5432,
+        *,
+        password: str | None = None,
+        trust_users: tuple[str, ...] = (),
+    ) -> None:
         self.ip = require_loopback(ip)
         self.port = port
         self.password = password
+        #: roles trusted over TCP even when the others need a password (made by seed(),
+        #: with SELECT on chatbot's log_stream only)
+        self.trust_users = trust_users
         self._tmp = Path(tempfile.mkdtemp(prefix="leakmap-pg-"))
         self.data = self._tmp / "data"
         self.sock = self._tmp / "sock"
@@ -135,8 +145,9 @@ class PgServer(_SqlServer):
                 "-E", "UTF8", "--no-sync"]  # fmt: skip
         self._as_postgres(args)
         method = "trust" if self.password is None else "scram-sha-256"
+        trusted = "".join(f"host all {u} 127.0.0.0/8 trust\n" for u in self.trust_users)
         (self.data / "pg_hba.conf").write_text(
-            f"local all all trust\nhost all all 127.0.0.0/8 {method}\n"
+            f"local all all trust\n{trusted}host all all 127.0.0.0/8 {method}\n"
         )
         with self.log.open("wb") as log:
             self._proc = subprocess.Popen(
@@ -192,6 +203,10 @@ class PgServer(_SqlServer):
             f"VALUES {values};\nANALYZE log_stream;",
             db="chatbot",
         )
+        for user in self.trust_users:
+            self.admin(
+                f'CREATE ROLE "{user}" LOGIN; GRANT SELECT ON log_stream TO "{user}";', db="chatbot"
+            )
         views = ",\n".join(f"({_sql_text(p)}, {d}, {s})" for p, d, s in _page_views(seed, rows))
         self.admin(
             "CREATE TABLE page_views (path text, duration_ms int, status int);\n"
@@ -323,8 +338,11 @@ class MariaDbServer(_SqlServer):
         return out
 
 
-def start_postgres(*, password: str | None = None, seed: int | None = None) -> PgServer:
-    server = PgServer(random_loopback((5432,)), password=password).start()
+def start_postgres(
+    *, password: str | None = None, seed: int | None = None, trust_users: tuple[str, ...] = ()
+) -> PgServer:
+    server = PgServer(random_loopback((5432,)), password=password, trust_users=trust_users)
+    server.start()
     try:
         if seed is not None:
             server.seed(seed)

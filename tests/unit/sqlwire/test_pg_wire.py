@@ -93,13 +93,28 @@ def test_recorded_clickhouse_interface_logs_in_and_answers() -> None:
     asyncio.run(go())
 
 
-@pytest.mark.parametrize(("code", "name"), [(3, "cleartext"), (5, "md5"), (10, "sasl")])
-def test_a_password_request_means_required_and_no_password_is_sent(code: int, name: str) -> None:
+@pytest.mark.parametrize(
+    ("code", "extra"),
+    [(3, b""), (5, b"salt"), (10, b"SCRAM-SHA-256\x00SCRAM-SHA-256-PLUS\x00\x00")],
+)
+def test_a_password_request_means_required_and_no_password_is_sent(code: int, extra: bytes) -> None:
     async def go() -> None:
-        async with Scripted(lambda _: msg(b"R", struct.pack("!i", code))) as srv:
+        async with Scripted(lambda _: msg(b"R", struct.pack("!i", code) + extra)) as srv:
             login = await client(srv.port).login("postgres", "postgres")
-            assert login.outcome == "password" and login.auth_code == code, name
+            assert login.outcome == "password" and login.auth_code == code
             assert len(srv.requests) == 1  # the startup message only
+
+    asyncio.run(go())
+
+
+@pytest.mark.parametrize(
+    "body", [struct.pack("!i", 5), struct.pack("!i", 10) + b"PLAIN\x00\x00", struct.pack("!i", 99)]
+)
+def test_a_malformed_authentication_request_is_not_evidence(body: bytes) -> None:
+    async def go() -> None:
+        async with Scripted(lambda _: msg(b"R", body)) as srv:
+            with pytest.raises(ProtocolError):
+                await client(srv.port).login("postgres", "postgres")
 
     asyncio.run(go())
 

@@ -164,6 +164,17 @@ def parse_error(body: bytes) -> PgError:
     )
 
 
+def _plausible_auth(code: int, body: bytes) -> bool:
+    """An authentication request shaped as the protocol defines it (positive evidence)."""
+    if code in (0, 2, 3, 7, 9):
+        return len(body) == 4
+    if code == 5:
+        return len(body) == 8  # a 4-byte salt
+    if code == 10:
+        return b"SCRAM-SHA-256" in body[4:200] and body.endswith(b"\x00\x00")
+    return False
+
+
 def _split_cstrings(body: bytes, count: int) -> list[str]:
     parts = body.split(b"\x00")
     if len(parts) < count + 1:
@@ -227,6 +238,8 @@ class PgClient:
             if kind != b"R" or len(body) < 4:
                 raise ProtocolError(f"startup answered with {kind!r}")
             (code,) = struct.unpack("!i", body[:4])
+            if not _plausible_auth(code, body):
+                raise ProtocolError("implausible authentication request")
             if code != 0:
                 await self.close()
                 return PgLogin("password", auth_code=code)
@@ -271,7 +284,14 @@ class PgClient:
         error: PgError | None = None
         tag = ""
         while True:
-            kind, body = await self._message()
+            try:
+                kind, body = await self._message()
+            except ProtocolError:
+                if error is None:
+                    raise
+                # ClickHouse's interface hangs up right after an ErrorResponse
+                await self.close()
+                return PgResult(columns, oids, tuple(rows), dropped, error, tag)
             if kind == b"T":
                 columns, oids = _row_description(body)
             elif kind == b"D":
