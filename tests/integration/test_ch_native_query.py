@@ -11,16 +11,19 @@ import time
 import httpx
 import pytest
 
+from leakmap.classify import Classifier
 from leakmap.lab.addresses import random_loopback
 from leakmap.lab.clickhouse import ClickHouseInstance
 from leakmap.net.bounded import Network
-from leakmap.services.base import ScanConfig
+from leakmap.services.base import AuthState, OpenPort, ScanConfig, ScanContext, ServiceResult
 from leakmap.services.clickhouse.native import NativeException, NativeHello
 from leakmap.services.clickhouse.native_query import ChNative, NativeResult, text_select
+from leakmap.services.clickhouse.plugin import ClickHouse
 from leakmap.services.clickhouse.safety import quote_ident
 from leakmap.services.clickhouse.tsv import parse_tsv
 
 from .ch_tls import TlsTerminator, openssl_available
+from .test_scan_cli import FAST, by_port, leakmap_scan, validate_document
 
 READ_KINDS = ("SELECT", "SHOW", "DESCRIBE", "DESC", "EXISTS")
 INVENTORY = (
@@ -156,3 +159,48 @@ def test_tls_native_through_a_terminator(ch_open: ClickHouseInstance) -> None:
 
         proven, rows = asyncio.run(go())
     assert proven and rows == tuple(http_rows(ch_open, INVENTORY))
+
+
+def test_native_only_scan_of_a_readonly_profile(ch_readonly: ClickHouseInstance) -> None:
+    """The whole plugin chain over 9000 alone: a readonly=1 profile has no write and no
+    file(); every query_log row of the native interface is a read."""
+    since = time.time()
+    config = ScanConfig()
+    ctx = ScanContext(config, Network(), Classifier.load())
+
+    async def go() -> ServiceResult | None:
+        plugin = ClickHouse()
+        port = OpenPort(ch_readonly.ip, ch_readonly.ip, ch_readonly.native_port)
+        endpoint = await plugin.fingerprint(port, ctx)
+        return None if endpoint is None else await plugin.assess(endpoint, ctx)
+
+    result = asyncio.run(go())
+    assert result is not None and result.report.auth == AuthState.NONE
+    caps = result.report.capabilities
+    assert caps.get("write") is False and caps.get("file") is False
+    log = next(r for r in result.report.resources if r.name == "chatbot.log_stream")
+    assert log.rows and log.sampled_rows and log.data_findings
+    assert not any(f.rule.startswith("clickhouse.capability") for f in result.findings)
+    ch_readonly.flush_logs()
+    assert_only_reads_over_native(ch_readonly, since, "")
+
+
+def test_cli_scan_of_the_native_port_alone(ch_open: ClickHouseInstance) -> None:
+    """Issue 8, done when: ``leakmap scan HOST --ports 9000`` on an open server reports every
+    table with its exact row count, all four data categories on the chat log table and none
+    on the analytics table, and the capabilities decided."""
+    run = leakmap_scan(ch_open.ip, "--ports", str(ch_open.native_port), "--format", "json", *FAST)
+    assert run.code == 0, run.stderr
+    doc = run.json()
+    validate_document(doc)
+    native = by_port(doc, ch_open.ip)[ch_open.native_port]
+    assert native["transport"] == "native" and native["auth"] == "none"
+    tables = {f"{r['database']}.{r['table']}": r for r in native["resources"]}
+    assert ch_open.summary is not None
+    for name, rows in ch_open.summary.tables.items():
+        assert tables[name]["rows"] == rows, name
+    chat = {d["category"] for d in tables["chatbot.log_stream"]["data_findings"]}
+    assert chat == {"secret", "pii", "chat", "infrastructure"}
+    assert tables["analytics.page_views"]["data_findings"] == []
+    caps = native["capabilities"]
+    assert caps["write"] is True and caps["ddl"] is True and caps["file"] is True

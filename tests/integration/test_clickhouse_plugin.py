@@ -91,7 +91,17 @@ def test_open_server_found_on_http_and_native(
     for res in (http_res, native_res):
         assert res.report.auth == AuthState.NONE
         assert res.report.version is not None and res.report.version.startswith("18.16")
-    assert any("HTTP" in n for n in native_res.report.notes)
+    # the native protocol alone carries the whole chain, with the same results as HTTP
+    http_rep, native_rep = http_res.report, native_res.report
+    assert {(r.name, r.rows, r.sampled_rows) for r in native_rep.resources} == {
+        (r.name, r.rows, r.sampled_rows) for r in http_rep.resources
+    }
+    assert {
+        (r.name, df.category, df.rule) for r in native_rep.resources for df in r.data_findings
+    } == {(r.name, df.category, df.rule) for r in http_rep.resources for df in r.data_findings}
+    assert native_rep.capabilities == http_rep.capabilities
+    assert native_rep.proof is not None and "native protocol" in native_rep.proof
+    assert sorted(f.rule for f in native_res.findings) == sorted(f.rule for f in http_res.findings)
 
 
 def test_open_server_every_table_with_row_count(
@@ -306,10 +316,10 @@ def test_sampling_cost_does_not_grow_with_table_size(
     for _ in range(20):  # the finish entry may land in query_log just after the answer
         ch_big.flush_logs()
         read = {
-            row[0].split("`")[1]: (int(row[1]), int(row[2]))
+            row[0].split(" FROM `", 1)[1].split("`")[0]: (int(row[1]), int(row[2]))
             for row in ch_big.admin_rows(
                 "SELECT query, read_rows, read_bytes FROM system.query_log WHERE type = 2 "
-                "AND query LIKE 'SELECT * FROM `%`.`events` LIMIT%'"
+                "AND query LIKE 'SELECT % FROM `%`.`events` LIMIT%'"
             )
         }
         if {"big", "small"} <= set(read):
@@ -364,12 +374,11 @@ def test_tls_endpoints_behind_a_terminator(
     assert ep is not None and ep.transport == transport
     assert res is not None and res.report.auth == AuthState.NONE
     assert res.report.version is not None and res.report.version.startswith("18.16")
-    if transport == Transport.HTTPS:
-        assert {(r.database, r.table) for r in res.report.resources} >= {("chatbot", "log_stream")}
-    else:
-        # nothing else listens on the terminator's address: say so, do not pretend
-        assert any("tables are read over HTTP(S) only" in n for n in res.report.notes)
-        assert res.report.resources_at is None  # nothing else of this server was scanned
+    # both TLS transports carry the whole chain on their own
+    assert {(r.database, r.table) for r in res.report.resources} >= {("chatbot", "log_stream")}
+    log = next(r for r in res.report.resources if r.table == "log_stream")
+    assert log.sampled_rows and {df.category for df in log.data_findings} >= {DataCategory.SECRET}
+    assert res.report.resources_at is None  # nothing else of this server was scanned
 
 
 def test_rows_larger_than_the_byte_limit_are_sampled_cut_short(

@@ -9,13 +9,6 @@ from __future__ import annotations
 
 __all__ = ["KNOWN_OPEN"]
 
-_ITEM1_NATIVE = (
-    "issue 12 item 1 (helper core): a native Hello is taken as proof of open; an echo of "
-    "leakmap's own Hello parses as one"
-)
-
-#: behaviour name -> why it is still called open
-KNOWN_OPEN: dict[str, str] = {
-    "native-echo": _ITEM1_NATIVE,
-    "tls-wrong-name-native-echo": _ITEM1_NATIVE,
-}
+#: behaviour name -> why it is still called open (the native echoes were fixed when the
+#: native protocol started carrying the proof question: issue 8 / 12 item 1)
+KNOWN_OPEN: dict[str, str] = {}

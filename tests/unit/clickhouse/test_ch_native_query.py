@@ -8,6 +8,7 @@ replies are built by hand. Every scripted server listens on 127.0.0.1 (an epheme
 from __future__ import annotations
 
 import asyncio
+import re
 import struct
 import time
 from collections.abc import Awaitable
@@ -157,20 +158,27 @@ def test_a_lookalike_with_a_fixed_answer_is_not_proven_open() -> None:
     run(go())
 
 
-def test_prove_open_recomputes_the_random_sum() -> None:
+def test_prove_open_recomputes_the_random_product() -> None:
     def answer(request: bytes) -> bytes:
-        text = request.decode("latin-1")
-        start = text.index("SELECT ") + 7
-        a, b = text[start:].split("\x02", 1)[0].split(" + ")
-        b = "".join(ch for ch in b if ch.isdigit())
-        value = int(a) + int(b)
-        return block([("s", "UInt64", struct.pack("<Q", value))], 1) + END
+        m = re.search(rb"SELECT version\(\), (\d+) \* (\d+)", request)
+        assert m is not None
+        value = int(m.group(1)) * int(m.group(2))
+        return (
+            block(
+                [
+                    ("version()", "String", encode_string("24.8.4.13")),
+                    ("p", "UInt32", struct.pack("<I", value)),
+                ],
+                1,
+            )
+            + END
+        )
 
     async def go() -> None:
         async with ch_server(answer) as srv:
             assert await client(srv.port).prove_open() is True
 
-    run(go())
+    asyncio.run(go())
 
 
 def test_setting_refused_by_name_is_dropped_and_retried() -> None:

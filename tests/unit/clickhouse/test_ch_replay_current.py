@@ -114,7 +114,8 @@ class Replay:
                 f"analytics\t{_esc(self.weird_table)}\tx\tString\n"
                 "queue\tevents_kafka\traw\tString\n"
             )
-        if sql.startswith("SELECT * FROM `chatbot`.`log_stream` LIMIT"):
+        # samples read every column as toString(col): the same text as the column itself
+        if " FROM `chatbot`.`log_stream` LIMIT" in sql:
             chat = json.dumps(
                 {
                     "messages": [
@@ -130,9 +131,9 @@ class Replay:
                 "2026-01-01 00:00:03\tconnect to redis-0.cache.svc.cluster.local:6379 failed",
             ]
             return ok("ts\tmessage\n" + "\n".join(rows) + "\n")
-        if sql.startswith("SELECT * FROM `analytics`.`page_views` LIMIT"):
+        if " FROM `analytics`.`page_views` LIMIT" in sql:
             return ok("path\tviews\n/home\t10\n/pricing\t7\n")
-        if sql.startswith("SELECT * FROM `analytics`.`we\\`ird; DROP TABLE x --` LIMIT"):
+        if " FROM `analytics`.`we\\`ird; DROP TABLE x --` LIMIT" in sql:
             return ok("x\nplain\n")
         if "FROM system.settings" in sql:
             return ok(REC["settings_readonly_profile"] if self.refuse_settings else REC["settings"])

@@ -2,7 +2,8 @@
 replies): sends ``on_connect`` first (a MySQL greeting); with ``hello``, answers the first
 request of every connection with it, unrecorded (a ClickHouse native Hello); then answers each
 request it reads with ``reply(request)`` - bytes, or None to stay silent. ``dribble`` sends
-replies a byte at a time; ``flood`` streams after the first reply until the client gives up."""
+replies a byte at a time; ``flood`` streams after the first reply until the client gives up;
+an answer starting with ``hangup`` is followed by closing the connection."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ class Scripted:
         hello: bytes = b"",
         dribble: float = 0,
         flood: bytes = b"",
+        hangup: bytes = b"",
     ) -> None:
+        self.hangup = hangup
         self.reply, self.on_connect, self.hello = reply, on_connect, hello
         self.dribble, self.flood = dribble, flood
         self.requests: list[bytes] = []
@@ -69,6 +72,8 @@ class Scripted:
                     await asyncio.sleep(3600)
                     return
                 await self._send(writer, answer)
+                if self.hangup and answer.startswith(self.hangup):
+                    return  # hang up after this answer (ClickHouse after an error)
                 if self.flood:  # then stream until the client gives up (bounded: 256 MiB)
                     for _ in range((256 << 20) // len(self.flood)):
                         writer.write(self.flood)

@@ -78,7 +78,6 @@ def transport_order(port: int, default_ports: Mapping[int, str]) -> list[Transpo
         Transport.INTERSERVER: Transport.HTTP,
         Transport.PROMETHEUS: Transport.HTTP,
         Transport.MYSQL: Transport.NATIVE,  # the native probe also reads a MySQL greeting
-        Transport.POSTGRESQL: Transport.HTTP,
     }.get(first, first)
     order = [base]
     for t in (Transport.HTTP, Transport.NATIVE, Transport.HTTPS, Transport.NATIVE_TLS):

@@ -13,8 +13,8 @@ version-tolerant by feature detection.
   Which of them are sampled is the plugin's choice (names that suggest leaks first, then size:
   :mod:`leakmap.services.common.sampling`).
 * Every query goes through a :class:`~.query.ChSession`, whatever the transport.
-* A sample is ``SELECT * FROM `db`.`table` LIMIT n`` - no ORDER BY, no WHERE - under the
-  server-side limits of :mod:`.http`, read as TabSeparatedWithNames from a bounded body.
+* A sample is ``SELECT toString(col), ... FROM `db`.`table` LIMIT n`` - no ORDER BY, no
+  WHERE - under the server-side limits of :mod:`.http`, through any ChSession.
   Only engines that store data locally are sampled (the MergeTree family, Log, TinyLog,
   StripeLog, Memory): reading a Kafka/RabbitMQ/NATS/FileLog table consumes messages,
   Distributed/Merge/remote engines (URL, S3, MySQL, ...) would make the server contact other
@@ -222,9 +222,18 @@ async def list_tables(
 
 
 async def sample_table(ch: ChSession, table: TableInfo, config: ScanConfig) -> Sample:
-    """Up to ``config.sample_rows`` rows, bounded in bytes and server work."""
+    """Up to ``config.sample_rows`` rows, bounded in bytes and server work. With the columns
+    known, every one is read as ``toString(col)``: the same text over every transport, and a
+    native reply of String columns only."""
     n = max(0, config.sample_rows)
-    sql = f"SELECT * FROM {quote_ident(table.database)}.{quote_ident(table.table)} LIMIT {n}"  # noqa: S608 - constants, quote_*()
+    src = f"{quote_ident(table.database)}.{quote_ident(table.table)}"
+    if table.columns:
+        exprs = ", ".join(
+            f"toString({quote_ident(c.name)}) AS {quote_ident(c.name)}" for c in table.columns
+        )
+    else:
+        exprs = "*"
+    sql = f"SELECT {exprs} FROM {src} LIMIT {n}"  # noqa: S608 - constants, quote_*()
     res = await ch.rows(sql, names=True, allow_truncate=True, max_rows=n)
     if not res.ok:
         return Sample((), (), False, res.describe_failure())

@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 
 from leakmap.errors import ProbeError, ProtocolError, ResponseTooLarge
 from leakmap.net.bounded import Network
-from leakmap.services.base import ScanConfig
+from leakmap.services.base import AuthState, ScanConfig
 from leakmap.services.clickhouse.codes import ChError, clean_text, extract_version
 from leakmap.services.clickhouse.http import QUERY_ID_PREFIX, refused_settings, safe_settings
 from leakmap.services.clickhouse.native import (
@@ -65,6 +65,7 @@ from leakmap.services.clickhouse.native import (
     encode_uvarint,
     parse_server_packet_at,
 )
+from leakmap.services.clickhouse.query import Rows, prove_open
 from leakmap.services.clickhouse.safety import guard_sql, quote_ident
 
 __all__ = [
@@ -647,11 +648,39 @@ class ChNative:
                 return first
         raise ProtocolError("exception nested too deep")
 
+    async def rows(
+        self,
+        sql: str,
+        *,
+        names: bool = False,
+        limit: int | None = None,
+        allow_truncate: bool = False,
+        readonly: bool = True,
+        max_rows: int | None = None,
+    ) -> Rows:
+        """:meth:`~.query.ChSession.rows` over the native protocol (column names always
+        arrive; ``names`` is accepted for the interface). A reply column of a type this
+        client does not decode is a ``failure``, not an exception."""
+        try:
+            res = await self.query(
+                sql, limit=limit, allow_truncate=allow_truncate, readonly=readonly
+            )
+        except UnsupportedType as exc:
+            return Rows(failure=f"native reply: {exc}", complete=False)
+        rows = res.rows if max_rows is None else res.rows[: max(0, max_rows)]
+        return Rows(
+            rows=rows,
+            names=res.columns,
+            error=res.error,
+            truncated=res.truncated or len(rows) < len(res.rows),
+            complete=not res.truncated,
+            refused_settings=res.refused_settings,
+        )
+
     async def prove_open(self) -> bool:
-        """Open means proven: ``SELECT a + b`` for random a, b must answer exactly ``a + b``."""
-        a, b = secrets.randbelow(10**9) + 1, secrets.randbelow(10**9) + 1
-        res = await self.query(f"SELECT {a} + {b}")
-        return res.ok and len(res.rows) == 1 and res.rows[0] == (str(a + b),)
+        """Open means proven: the shared proof question (``SELECT version(), A * B``) must be
+        answered exactly (:func:`~.query.prove_open`)."""
+        return (await prove_open(self)).auth is AuthState.NONE
 
 
 def _ch_error(exc: NativeException) -> ChError:

@@ -12,21 +12,23 @@ What it reports, for an exposed server like the one in the DeepSeek incident::
 
 Every statement goes through :func:`.safety.guard_sql` and carries ``readonly=1`` and server-side
 limits (see :mod:`.http`); sampled values are classified in memory and only redacted examples
-leave this module. Native-protocol endpoints report version and auth state from the Hello
-exchange; tables and data are read over HTTP only (the same server's HTTP endpoint carries
-the resources).
+leave this module. Every query transport carries the whole chain through one
+:class:`~.query.ChSession`: HTTP(S) (:mod:`.http`), the native protocol plain or TLS
+(:mod:`.native_query`), and the MySQL / PostgreSQL interfaces (:mod:`.wire_sessions`, login as
+``default`` with an empty password) - the same proof, inventory, samples and capabilities.
 
 Decisions worth knowing:
 
 * auth ``none`` only on an answer the scanner can check: over HTTP, ``SELECT version(), A * B``
   with random A and B answered complete, parsed, with the exact product
   (:func:`.query.prove_open`; a reply cut short, compressed, unparsable or broken off is
-  ``unknown``); over the native protocol, a fully parsed server Hello to ``default`` with an
-  empty password. ``required`` for 192/193/194 and for 516 (a note says 516 may also be an
+  ``unknown``) - over every transport (a native Hello alone proves nothing: an echo of our
+  own Hello parses as one). ``required`` for 192/193/194 and for 516 (a note says 516 may also be an
   IP allow-list: ClickHouse answers both alike); ``unknown`` for 195 (IP not allowed), 497
   (a login with no checkable answer), any other refusal, timeouts and odd answers.
 * the version comes from ``SELECT version()``, the native Hello, an error text's
-  ``(version X.Y.Z)`` or the MySQL greeting - whichever the server gives.
+  ``(version X.Y.Z)``, the MySQL greeting or the PostgreSQL interface's server_version -
+  whichever the server gives.
 * resources are the tables outside ``system`` / ``INFORMATION_SCHEMA``; engines that would
   consume messages, reach other systems or run scripts are listed, never read.
 * capabilities are derived from the profile's ``readonly``/``allow_ddl``, the server's table
@@ -63,6 +65,7 @@ from leakmap.services.base import (
     Transport,
 )
 from leakmap.services.clickhouse.capabilities import decide, read_inputs
+from leakmap.services.clickhouse.codes import auth_from_code
 from leakmap.services.clickhouse.cves import affected_by
 from leakmap.services.clickhouse.fingerprint import (
     Probe,
@@ -78,9 +81,11 @@ from leakmap.services.clickhouse.inventory import (
     list_tables,
     sample_table,
 )
+from leakmap.services.clickhouse.native_query import ChNative
 from leakmap.services.clickhouse.query import ChSession, prove_open
 from leakmap.services.clickhouse.rules import CATALOGUE, make_finding
 from leakmap.services.clickhouse.safety import UnsafeStatement
+from leakmap.services.clickhouse.wire_sessions import CH_PG_VERSION, ChOverMysql, ChOverPostgres
 from leakmap.services.common.budget import Deadline, unsampled_notes
 from leakmap.services.common.sample import classify_sample
 from leakmap.services.common.sampling import (
@@ -94,6 +99,7 @@ __all__ = ["ClickHouse"]
 
 _HTTP_TRANSPORTS = (Transport.HTTP, Transport.HTTPS)
 _NATIVE_TRANSPORTS = (Transport.NATIVE, Transport.NATIVE_TLS)
+_SQL_WIRE_TRANSPORTS = (Transport.MYSQL, Transport.POSTGRESQL)
 
 
 def _identity(display: str | None, version: str | None, timezone: str | None) -> dict[str, str]:
@@ -102,6 +108,7 @@ def _identity(display: str | None, version: str | None, timezone: str | None) ->
     return {k: sanitize(v, 120) for k, v in values.items() if v}
 
 
+_QUERY_TRANSPORTS = _HTTP_TRANSPORTS + _NATIVE_TRANSPORTS + _SQL_WIRE_TRANSPORTS
 _PRE_MARKERS = (
     b"is for clickhouse-client",
     b"-ClickHouse",
@@ -187,12 +194,35 @@ class ClickHouse:
 
     async def _probe(self, transport: Transport, port: OpenPort, ctx: ScanContext) -> Probe:
         net, cfg = ctx.network, ctx.config
+        if transport == Transport.POSTGRESQL:
+            return await self._probe_postgres(port, ctx)
         if transport in _HTTP_TRANSPORTS:
             return await probe_http(
                 net, port.ip, port.port, tls=transport == Transport.HTTPS, config=cfg
             )
         return await probe_native(
             net, port.ip, port.port, tls=transport == Transport.NATIVE_TLS, config=cfg
+        )
+
+    async def _probe_postgres(self, port: OpenPort, ctx: ScanContext) -> Probe:
+        """ClickHouse's PostgreSQL interface says nothing ClickHouse-specific before a login:
+        positive evidence is a login as 'default' whose server_version is a ClickHouse
+        version (four numbers; PostgreSQL's carry two and a distribution text)."""
+        session = ChOverPostgres(ctx.network, port.ip, port.port, ctx.config)
+        try:
+            refused = await session.login()
+        except (TimeoutError, OSError, ProbeError):
+            return Probe()
+        finally:
+            await session.close()
+        version = session.server_version or ""
+        if refused is not None or not CH_PG_VERSION.match(version):
+            return Probe()
+        return Probe(
+            Transport.POSTGRESQL,
+            evidence=f"PostgreSQL-protocol login as 'default' reported server_version "
+            f"{version} (a ClickHouse version)",
+            version=version,
         )
 
     def _endpoint(self, port: OpenPort, probe: Probe) -> Endpoint:
@@ -232,16 +262,13 @@ class ClickHouse:
             return await self._assess_http(endpoint, ctx)
         if t in _NATIVE_TRANSPORTS:
             return await self._assess_native(endpoint, ctx)
+        if t in _SQL_WIRE_TRANSPORTS:
+            return await self._assess_sql_wire(endpoint, ctx)
         notes: list[str] = []
         auth = AuthState.UNKNOWN
         if t == Transport.PROMETHEUS:
             auth = AuthState.NONE
             notes.append("Prometheus /metrics is readable without credentials")
-        elif t == Transport.MYSQL:
-            notes.append(
-                "MySQL-protocol port: version from the greeting; no login was attempted, so "
-                "whether 'default' needs a password here is not tested"
-            )
         elif t == Transport.INTERSERVER:
             notes.append(
                 "interserver (replication) HTTP port: it serves data parts to replicas; "
@@ -273,136 +300,151 @@ class ClickHouse:
             resources=resources,
             capabilities=capabilities or Capabilities(),
             coverage=coverage,
+            notes=tuple(notes or ()),
             identity=identity or {},
             resources_at=resources_at,
-            notes=tuple(notes or ()),
         )
 
     async def _assess_native(self, endpoint: Endpoint, ctx: ScanContext) -> ServiceReport:
+        """The whole chain over the native protocol (plain or TLS): the same proof question,
+        enumeration, sampling and capabilities as over HTTP (:mod:`.native_query`)."""
         tls = endpoint.transport == Transport.NATIVE_TLS
-        probe = await probe_native(
-            ctx.network, endpoint.ip, endpoint.port, tls=tls, config=ctx.config
-        )
+        ch = ChNative(ctx.network, endpoint.ip, endpoint.port, ctx.config, tls=tls)
+        try:
+            return await self._assess_session(endpoint, ctx, ch, "the native protocol")
+        finally:
+            await ch.close()
+
+    async def _assess_sql_wire(self, endpoint: Endpoint, ctx: ScanContext) -> ServiceReport:
+        """ClickHouse's MySQL / PostgreSQL interface: log in as 'default' with an empty
+        password, then the same chain as over HTTP (:mod:`.wire_sessions`)."""
+        mysql = endpoint.transport == Transport.MYSQL
+        cls = ChOverMysql if mysql else ChOverPostgres
+        session = cls(ctx.network, endpoint.ip, endpoint.port, ctx.config)
+        how = "the MySQL interface" if mysql else "the PostgreSQL interface"
+        try:
+            try:
+                refused = await session.login()
+            except (TimeoutError, OSError, ProbeError) as exc:
+                note = f"login as 'default' failed ({type(exc).__name__}): auth state unknown"
+                return self._report(endpoint, endpoint.version, AuthState.UNKNOWN, notes=[note])
+            if refused is not None:
+                mapped = auth_from_code(refused.code)
+                if mapped is not None and mapped[0] is not AuthState.NONE:
+                    return self._report(endpoint, endpoint.version, mapped[0], notes=[mapped[1]])
+                note = (
+                    f"login as 'default' without a password refused over {how} "
+                    f"(code {refused.code}): a password is required"
+                )
+                return self._report(endpoint, endpoint.version, AuthState.REQUIRED, notes=[note])
+            return await self._assess_session(endpoint, ctx, session, how)
+        finally:
+            await session.close()
+
+    async def _assess_session(
+        self, endpoint: Endpoint, ctx: ScanContext, ch: ChSession, how: str
+    ) -> ServiceReport:
         notes: list[str] = []
-        version = probe.version or endpoint.version
-        if probe.transport is None:
-            notes.append("the native handshake gave no usable answer this time")
-            return self._report(endpoint, version, AuthState.UNKNOWN, notes=notes)
-        auth = probe.auth or AuthState.UNKNOWN
-        if "auth_note" in probe.details:
-            notes.append(probe.details["auth_note"])
-        if "timezone" in probe.details:
-            notes.append(f"server timezone {probe.details['timezone']}")
-        if auth == AuthState.NONE:
-            # No probe of any other port (that would leave the scan's scope): when this
-            # server's HTTP endpoint was scanned too, the scan links the two reports by the
-            # server's identity (pipeline.link_same_server) and sets resources_at.
+        try:
+            proof = await prove_open(ch)
+        except (TimeoutError, httpx.TimeoutException):
+            notes.append("timeout on the first query: auth state unknown")
+            return self._report(endpoint, endpoint.version, AuthState.UNKNOWN, notes=notes)
+        except (httpx.HTTPError, ProbeError, OSError) as exc:
+            notes.append(f"first query failed ({type(exc).__name__}): auth state unknown")
+            return self._report(endpoint, endpoint.version, AuthState.UNKNOWN, notes=notes)
+        version = proof.version or endpoint.version
+        auth = proof.auth
+        if proof.note:
+            notes.append(proof.note)
+        if "timezone" in endpoint.details:
+            notes.append(f"server timezone {endpoint.details['timezone']}")
+        if auth != AuthState.NONE:
+            return self._report(endpoint, version, auth, notes=notes)
+        refused_first = frozenset(ch.refused)
+        if refused_first:
             notes.append(
-                "tables are read over HTTP(S) only: this report lists none; "
-                "clickhouse-client without a password can read everything here"
+                "the server refused these safety settings (profile limits apply instead): "
+                + ", ".join(sorted(refused_first))
             )
-        proof = "a fully parsed server Hello to user 'default' with an empty password"
-        identity = _identity(
-            probe.details.get("display-name"), version, probe.details.get("timezone")
+        proof_text = (
+            f"SELECT version(), A * B with random A and B answered over {how}, "
+            "complete, with the exact product"
         )
-        return self._report(endpoint, version, auth, notes=notes, proof=proof, identity=identity)
-
-    async def _assess_http(self, endpoint: Endpoint, ctx: ScanContext) -> ServiceReport:
-        cfg = ctx.config
-        tls = endpoint.transport == Transport.HTTPS
-        notes: list[str] = []
-        async with ctx.network.http_client() as client:
-            ch = ChHttp(client, _base_url(endpoint.ip, endpoint.port, tls), cfg)
-            try:
-                proof = await prove_open(ch)
-            except (TimeoutError, httpx.TimeoutException):
-                notes.append("timeout on the first query: auth state unknown")
-                return self._report(endpoint, endpoint.version, AuthState.UNKNOWN, notes=notes)
-            except (httpx.HTTPError, ProbeError, OSError) as exc:
-                notes.append(f"first query failed ({type(exc).__name__}): auth state unknown")
-                return self._report(endpoint, endpoint.version, AuthState.UNKNOWN, notes=notes)
-            version = proof.version or endpoint.version
-            auth = proof.auth
-            if proof.note:
-                notes.append(proof.note)
-            if auth != AuthState.NONE:
-                return self._report(endpoint, version, auth, notes=notes)
-            refused_first = frozenset(ch.refused)
-            identity = await self._http_identity(ch, endpoint, version)
-            if refused_first:
-                notes.append(
-                    "the server refused these safety settings (profile limits apply instead): "
-                    + ", ".join(sorted(refused_first))
+        identity = await self._server_identity(ch, endpoint, version)
+        owner = None
+        if all(identity.get(k) for k in ("display_name", "version", "timezone")):
+            key = "|".join(
+                (
+                    self.name,
+                    endpoint.ip,
+                    *(identity[k] for k in ("display_name", "version", "timezone")),
                 )
-            owner = None
-            if all(identity.get(k) for k in ("display_name", "version", "timezone")):
-                key = "|".join(
-                    (
-                        self.name,
-                        endpoint.ip,
-                        *(identity[k] for k in ("display_name", "version", "timezone")),
-                    )
-                )
-                here = (
-                    f"[{endpoint.host}]:{endpoint.port}"
-                    if ":" in endpoint.host
-                    else f"{endpoint.host}:{endpoint.port}"
-                )
-                owner = ctx.claim(key, here)
-            if owner is not None:
-                notes.append(
-                    f"same server as {owner} (same address, display name, version and "
-                    "timezone): enumerated once, through that endpoint, whose report carries "
-                    "the resources"
-                )
-                return self._report(
-                    endpoint,
-                    version,
-                    auth,
-                    notes=notes,
-                    identity=identity,
-                    resources_at=owner,
-                    proof="SELECT version(), A * B with random A and B answered, complete, "
-                    "with the exact product",
-                )
-            try:
-                resources, caps, more, coverage = await self._enumerate(ch, ctx)
-            except (TimeoutError, httpx.HTTPError, ProbeError, UnsafeStatement) as exc:
-                # access is proven; only the enumeration broke off
-                resources, caps, coverage = (), Capabilities(), None
-                more = [f"enumeration stopped ({type(exc).__name__}): resources incomplete"]
-            notes.extend(more)
-            if ch.refused and not refused_first:
-                notes.append("settings refused by the server: " + ", ".join(sorted(ch.refused)))
-            return self._report(
-                endpoint,
-                version,
-                auth,
-                resources=resources,
-                capabilities=caps,
-                coverage=coverage,
-                identity=identity,
-                notes=notes,
-                proof="SELECT version(), A * B with random A and B answered, complete, "
-                "with the exact product",
             )
+            here = (
+                f"[{endpoint.host}]:{endpoint.port}"
+                if ":" in endpoint.host
+                else f"{endpoint.host}:{endpoint.port}"
+            )
+            owner = ctx.claim(key, here)
+        if owner is not None:
+            notes.append(
+                f"same server as {owner} (same address, display name, version and "
+                "timezone): enumerated once, through that endpoint, whose report carries "
+                "the resources"
+            )
+            return self._report(
+                endpoint, version, auth, notes=notes, identity=identity, resources_at=owner,
+                proof=proof_text,
+            )  # fmt: skip
+        coverage: Coverage | None
+        try:
+            resources, caps, more, coverage = await self._enumerate(ch, ctx)
+        except (TimeoutError, OSError, httpx.HTTPError, ProbeError, UnsafeStatement) as exc:
+            # access is proven; only the enumeration broke off
+            resources, caps, coverage = (), Capabilities(), None
+            more = [f"enumeration stopped ({type(exc).__name__}): resources incomplete"]
+        notes.extend(more)
+        if ch.refused and not refused_first:
+            notes.append("settings refused by the server: " + ", ".join(sorted(ch.refused)))
+        return self._report(
+            endpoint,
+            version,
+            auth,
+            resources=resources,
+            capabilities=caps,
+            coverage=coverage,
+            identity=identity,
+            notes=notes,
+            proof=proof_text,
+        )
 
-    async def _http_identity(
+    async def _server_identity(
         self, ch: ChSession, endpoint: Endpoint, version: str | None
     ) -> dict[str, str]:
-        """Display name (the answer's header), version and timezone (asked): what tells two
-        endpoints are one server - with the address, never the port numbers. (Not uptime:
-        it changes from one scan to the next, and the same scan must give the same report.)"""
+        """Display name (the HTTP answer's header or the native Hello), version and timezone
+        (asked): what tells two endpoints are one server - with the address, never the port
+        numbers. (Not uptime: it changes from one scan to the next, and the same scan must
+        give the same report.)"""
         timezone = None
         try:
             res = await ch.rows("SELECT timezone()")
-        except (TimeoutError, httpx.HTTPError, ProbeError):
+        except (TimeoutError, OSError, httpx.HTTPError, ProbeError):
             res = None
         if res is not None and res.ok and res.complete and len(res.rows) == 1:
             row = res.rows[0]
             if len(row) == 1:
                 timezone = row[0]
-        return _identity(endpoint.details.get("server-display-name"), version, timezone)
+        display = endpoint.details.get("server-display-name") or endpoint.details.get(
+            "display-name"
+        )
+        return _identity(display, version, timezone)
+
+    async def _assess_http(self, endpoint: Endpoint, ctx: ScanContext) -> ServiceReport:
+        tls = endpoint.transport == Transport.HTTPS
+        async with ctx.network.http_client() as client:
+            ch = ChHttp(client, _base_url(endpoint.ip, endpoint.port, tls), ctx.config)
+            return await self._assess_session(endpoint, ctx, ch, "HTTPS" if tls else "HTTP")
 
     async def _enumerate(
         self, ch: ChSession, ctx: ScanContext
@@ -439,7 +481,7 @@ class ClickHouse:
             where = f"{sanitize(t.database, 60)}.{sanitize(t.table, 60)}"
             try:
                 sample = await sample_table(ch, t, cfg)
-            except (TimeoutError, httpx.HTTPError, ProbeError, UnsafeStatement) as exc:
+            except (TimeoutError, OSError, httpx.HTTPError, ProbeError, UnsafeStatement) as exc:
                 notes.append(f"{where}: sample failed ({type(exc).__name__})")
                 why_not[key] = f"sample failed ({type(exc).__name__})"
                 continue
@@ -509,7 +551,7 @@ class ClickHouse:
                     f"profile settings: readonly={inputs.readonly}"
                     + (f", allow_ddl={inputs.allow_ddl}" if inputs.allow_ddl is not None else "")
                 )
-        except (TimeoutError, httpx.HTTPError, ProbeError) as exc:
+        except (TimeoutError, OSError, httpx.HTTPError, ProbeError) as exc:
             caps = Capabilities()
             notes.append(f"capabilities unknown ({type(exc).__name__})")
         return tuple(resources), caps, notes, coverage
@@ -521,16 +563,18 @@ class ClickHouse:
         host, port = report.host, report.port
         t = report.transport
         categories = {df.category for r in report.resources for df in r.data_findings}
-        if report.auth == AuthState.NONE and t in _HTTP_TRANSPORTS + _NATIVE_TRANSPORTS:
+        if report.auth == AuthState.NONE and t in _QUERY_TRANSPORTS:
             severe = DataCategory.SECRET in categories or DataCategory.CHAT in categories
             n_tables = len(report.resources)
             n_dbs = len({r.database for r in report.resources})
-            how = "HTTP" if t in _HTTP_TRANSPORTS else "the native protocol"
+            how = {
+                Transport.MYSQL: "the MySQL interface",
+                Transport.POSTGRESQL: "the PostgreSQL interface",
+            }.get(Transport(t), "HTTP" if t in _HTTP_TRANSPORTS else "the native protocol")
             evidence = f"user 'default' with an empty password was accepted over {how}"
-            if t in _HTTP_TRANSPORTS:
-                evidence += f"; {n_dbs} databases, {n_tables} tables readable"
-                if categories:
-                    evidence += "; data found: " + ", ".join(sorted(c.value for c in categories))
+            evidence += f"; {n_dbs} databases, {n_tables} tables readable"
+            if categories:
+                evidence += "; data found: " + ", ".join(sorted(c.value for c in categories))
             out.append(
                 make_finding(
                     "clickhouse.open-access",
@@ -540,7 +584,7 @@ class ClickHouse:
                     severity=Severity.CRITICAL if severe else Severity.HIGH,
                 )
             )
-        if report.auth == AuthState.UNKNOWN and t in _HTTP_TRANSPORTS + _NATIVE_TRANSPORTS:
+        if report.auth == AuthState.UNKNOWN and t in _QUERY_TRANSPORTS:
             reason = report.notes[0] if report.notes else "no conclusive answer"
             out.append(
                 make_finding("clickhouse.auth-unknown", host=host, port=port, evidence=reason)
