@@ -2,9 +2,9 @@
 inventory, sampling in the order where leaks live first, and the resources and coverage they
 report. Each plugin brings its dialect (queries, quoting) as two callables.
 
-Sampling order (issue 9): tables whose names suggest logs, chats, prompts, messages,
-sessions, users, tokens, keys or credentials first, then the largest (by the store's row
-estimate, then bytes); at most ``config.max_sampled`` tables and the endpoint's time budget.
+Sampling order (issue 9): :func:`~leakmap.services.common.sampling.prioritise` - names that
+suggest leaks first, then the largest; at most ``config.max_sampled`` tables and the
+endpoint's time budget.
 Every table is listed (up to ``config.max_resources``); the report says what was left
 unsampled and why.
 
@@ -17,7 +17,6 @@ Example::
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -37,10 +36,10 @@ from leakmap.services.base import (
 from leakmap.services.common.budget import TIME_BUDGET, Deadline, unsampled_notes
 from leakmap.services.common.catalogue import Catalogue
 from leakmap.services.common.sample import classify_sample
+from leakmap.services.common.sampling import SAMPLING_BUDGET, prioritise
 from leakmap.services.common.sqlguard import UnsafeStatement
 
 __all__ = [
-    "LEAK_HINTS",
     "SampleFn",
     "SqlTable",
     "access_findings",
@@ -48,18 +47,10 @@ __all__ = [
     "attach_columns",
     "capability_finding",
     "columns_statement",
-    "leak_score",
     "sample_tables",
     "sampling_order",
 ]
 
-#: name fragments of tables where leaks live (scored in this order: earlier = likelier)
-LEAK_HINTS = (
-    "secret", "credential", "password", "token", "key", "auth", "session", "user",
-    "account", "chat", "message", "prompt", "completion", "conversation", "log", "event",
-    "request", "history", "audit", "customer", "payment",
-)  # fmt: skip
-_WORD = re.compile(r"[a-z0-9]+")
 _CELL_CHARS = 16_384
 MAX_SAMPLE_COLUMNS = 200
 
@@ -79,22 +70,9 @@ class SqlTable:
     columns: list[Column] = field(default_factory=list)
 
 
-def leak_score(name: str) -> int:
-    """Higher for names that suggest sensitive content (0: nothing suggestive)."""
-    low = name.lower()
-    best = 0
-    for i, hint in enumerate(LEAK_HINTS):
-        if hint in low:
-            best = max(best, len(LEAK_HINTS) - i)
-    return best
-
-
 def sampling_order(tables: Sequence[SqlTable]) -> list[SqlTable]:
-    """Suggestive names first, then the largest; stable for equal scores."""
-    return sorted(
-        tables,
-        key=lambda t: (-leak_score(t.table), -(t.rows or 0), -(t.bytes or 0)),
-    )
+    """:func:`~leakmap.services.common.sampling.prioritise` on ``database.table``."""
+    return prioritise(tables, name=lambda t: f"{t.database}.{t.table}", size=lambda t: t.rows)
 
 
 #: (table) -> (column names, rows) or an error text for the note
@@ -123,8 +101,8 @@ async def sample_tables(
             why[i] = reason
             continue
         if sampled >= cfg.max_sampled:
-            skipped["sampling budget"] = skipped.get("sampling budget", 0) + 1
-            why[i] = "sampling budget"
+            skipped[SAMPLING_BUDGET] = skipped.get(SAMPLING_BUDGET, 0) + 1
+            why[i] = SAMPLING_BUDGET
             continue
         if deadline.expired():
             skipped[TIME_BUDGET] = skipped.get(TIME_BUDGET, 0) + 1

@@ -43,6 +43,8 @@ def classifier() -> Classifier:
 def scan(
     plugin: PostgreSQL | MySQL, ip: str, port: int, classifier: Classifier, **cfg: float
 ) -> tuple[Endpoint | None, ServiceResult | None]:
+    """Fingerprint and assess one port (other tests' sessions share the servers: the
+    read-only checks read only the statements logged during a scan, see :func:`logged`)."""
     config = ScanConfig(**cfg)  # type: ignore[arg-type]
     ctx = ScanContext(config, Network(), classifier)
 
@@ -65,6 +67,16 @@ def raw_values(server: PgServer | MariaDbServer) -> list[str]:
     return [s.value for s in d.secrets] + list(d.emails) + list(d.cards)
 
 
+def logged(
+    server: PgServer | MariaDbServer,
+    run: Callable[[], tuple[Endpoint | None, ServiceResult | None]],
+) -> tuple[Endpoint | None, ServiceResult | None, list[str]]:
+    """``run()`` and the statements the server logged for scanner sessions meanwhile."""
+    before = len(server.scanner_statements())
+    endpoint, result = run()
+    return endpoint, result, server.scanner_statements()[before:]
+
+
 def assert_only_reads(statements: list[str]) -> None:
     assert statements, "the server logged no statement of the scanner"
     for s in statements:
@@ -77,14 +89,14 @@ def assert_only_reads(statements: list[str]) -> None:
 @pytest.fixture(scope="module")
 def pg_scan(
     pg_open: PgServer, classifier: Classifier
-) -> tuple[Endpoint | None, ServiceResult | None]:
-    return scan(PostgreSQL(), pg_open.ip, pg_open.port, classifier)
+) -> tuple[Endpoint | None, ServiceResult | None, list[str]]:
+    return logged(pg_open, lambda: scan(PostgreSQL(), pg_open.ip, pg_open.port, classifier))
 
 
 def test_postgres_open_is_proven_and_enumerated(
-    pg_scan: tuple[Endpoint | None, ServiceResult | None],
+    pg_scan: tuple[Endpoint | None, ServiceResult | None, list[str]],
 ) -> None:
-    endpoint, result = pg_scan
+    endpoint, result, _ = pg_scan
     assert endpoint is not None and endpoint.version and endpoint.version.startswith("15.")
     assert result is not None
     report = result.report
@@ -110,9 +122,9 @@ def test_postgres_open_is_proven_and_enumerated(
 
 
 def test_postgres_open_leaks_no_raw_value(
-    pg_open: PgServer, pg_scan: tuple[Endpoint | None, ServiceResult | None]
+    pg_open: PgServer, pg_scan: tuple[Endpoint | None, ServiceResult | None, list[str]]
 ) -> None:
-    _, result = pg_scan
+    _, result, _ = pg_scan
     assert result is not None
     text = dump(result)
     for value in raw_values(pg_open):
@@ -120,19 +132,21 @@ def test_postgres_open_leaks_no_raw_value(
 
 
 def test_postgres_server_log_holds_only_reads(
-    pg_open: PgServer, pg_scan: tuple[Endpoint | None, ServiceResult | None]
+    pg_open: PgServer, pg_scan: tuple[Endpoint | None, ServiceResult | None, list[str]]
 ) -> None:
     assert pg_scan[1] is not None
-    assert_only_reads(pg_open.scanner_statements())
+    assert_only_reads(pg_scan[2])
 
 
 def test_postgres_protected_is_required_and_nothing_read(
     pg_protected: PgServer, classifier: Classifier
 ) -> None:
-    endpoint, result = scan(PostgreSQL(), pg_protected.ip, pg_protected.port, classifier)
+    endpoint, result, statements = logged(
+        pg_protected, lambda: scan(PostgreSQL(), pg_protected.ip, pg_protected.port, classifier)
+    )
     assert endpoint is not None and "sasl" in endpoint.evidence
     assert result is not None and result.report.auth == AuthState.REQUIRED
-    assert result.report.resources == () and pg_protected.scanner_statements() == []
+    assert result.report.resources == () and statements == []
     assert not any(
         f.rule.startswith(("postgresql.data", "postgresql.open")) for f in result.findings
     )
@@ -142,7 +156,9 @@ def test_postgres_protected_is_required_and_nothing_read(
 def test_postgres_least_privilege_role_is_open_but_holds_no_dangerous_capability(
     pg_app_only: PgServer, classifier: Classifier
 ) -> None:
-    _, result = scan(PostgreSQL(), pg_app_only.ip, pg_app_only.port, classifier)
+    _, result, statements = logged(
+        pg_app_only, lambda: scan(PostgreSQL(), pg_app_only.ip, pg_app_only.port, classifier)
+    )
     assert result is not None and result.report.auth == AuthState.NONE
     report = result.report
     assert report.proof and "'app'" in report.proof
@@ -154,7 +170,7 @@ def test_postgres_least_privilege_role_is_open_but_holds_no_dangerous_capability
     assert by_name["chatbot.public.log_stream"].data_findings
     assert by_name["analytics.public.page_views"].sampled_rows is None  # SELECT not granted
     assert not any(f.rule.startswith("postgresql.capability") for f in result.findings)
-    assert_only_reads(pg_app_only.scanner_statements())
+    assert_only_reads(statements)
 
 
 # --------------------------------------------------------------------------- MariaDB
@@ -163,14 +179,16 @@ def test_postgres_least_privilege_role_is_open_but_holds_no_dangerous_capability
 @pytest.fixture(scope="module")
 def maria_scan(
     mariadb_open: MariaDbServer, classifier: Classifier
-) -> tuple[Endpoint | None, ServiceResult | None]:
-    return scan(MySQL(), mariadb_open.ip, mariadb_open.port, classifier)
+) -> tuple[Endpoint | None, ServiceResult | None, list[str]]:
+    return logged(
+        mariadb_open, lambda: scan(MySQL(), mariadb_open.ip, mariadb_open.port, classifier)
+    )
 
 
 def test_mariadb_open_is_proven_and_enumerated(
-    maria_scan: tuple[Endpoint | None, ServiceResult | None],
+    maria_scan: tuple[Endpoint | None, ServiceResult | None, list[str]],
 ) -> None:
-    endpoint, result = maria_scan
+    endpoint, result, _ = maria_scan
     assert endpoint is not None and endpoint.version and "MariaDB" in endpoint.version
     assert result is not None
     report = result.report
@@ -194,9 +212,9 @@ def test_mariadb_open_is_proven_and_enumerated(
 
 
 def test_mariadb_open_leaks_no_raw_value(
-    mariadb_open: MariaDbServer, maria_scan: tuple[Endpoint | None, ServiceResult | None]
+    mariadb_open: MariaDbServer, maria_scan: tuple[Endpoint | None, ServiceResult | None, list[str]]
 ) -> None:
-    _, result = maria_scan
+    _, result, _ = maria_scan
     assert result is not None
     text = dump(result)
     for value in raw_values(mariadb_open):
@@ -204,19 +222,22 @@ def test_mariadb_open_leaks_no_raw_value(
 
 
 def test_mariadb_general_log_holds_only_reads(
-    mariadb_open: MariaDbServer, maria_scan: tuple[Endpoint | None, ServiceResult | None]
+    mariadb_open: MariaDbServer, maria_scan: tuple[Endpoint | None, ServiceResult | None, list[str]]
 ) -> None:
     assert maria_scan[1] is not None
-    assert_only_reads(mariadb_open.scanner_statements())
+    assert_only_reads(maria_scan[2])
 
 
 def test_mariadb_protected_is_required_and_nothing_read(
     mariadb_protected: MariaDbServer, classifier: Classifier
 ) -> None:
-    endpoint, result = scan(MySQL(), mariadb_protected.ip, mariadb_protected.port, classifier)
+    endpoint, result, statements = logged(
+        mariadb_protected,
+        lambda: scan(MySQL(), mariadb_protected.ip, mariadb_protected.port, classifier),
+    )
     assert endpoint is not None and "HandshakeV10" in endpoint.evidence
     assert result is not None and result.report.auth == AuthState.REQUIRED
-    assert result.report.resources == () and mariadb_protected.scanner_statements() == []
+    assert result.report.resources == () and statements == []
     assert not any(f.rule.startswith(("mysql.data", "mysql.open")) for f in result.findings)
     assert mariadb_protected.password is not None
     assert mariadb_protected.password not in dump(result)

@@ -285,9 +285,10 @@ class MySQL:
             try:
                 login = await client.login(user)
             except (TimeoutError, OSError, ProbeError) as exc:
-                notes.append(f"login as {shown} failed ({type(exc).__name__})")
+                # a server that breaks the protocol once gets no more attempts
+                notes.append(f"login as {shown} failed ({type(exc).__name__}): no more users tried")
                 await client.close()
-                continue
+                break
             if login.greeting is not None:
                 version = server_version(login.greeting)
             if login.outcome == "password":

@@ -253,8 +253,11 @@ class PostgreSQL:
             try:
                 login, client = await self._login(endpoint, ctx, user)
             except (TimeoutError, OSError, ProbeError) as exc:
-                notes.append(f"login as {user!r} failed ({type(exc).__name__})")
-                continue
+                # a server that breaks the protocol once gets no more attempts
+                notes.append(
+                    f"login as {user!r} failed ({type(exc).__name__}): no more users tried"
+                )
+                break
             if login.outcome == "password":
                 password_users.append(user)
             elif login.ok:
