@@ -43,8 +43,6 @@ def builtin_services() -> dict[str, type[Service]]:
 
     # the MySQL plugin (leakmap.services.mysql.plugin) is not built in yet: with it, the
     # hostile-suite scan loses the real server's 8123 (tests/integration/hostile); cause open
-    # the MySQL plugin (leakmap.services.mysql.plugin) is not built in yet: with it, the
-    # hostile-suite scan lost the real server's 8123 (tests/integration/hostile); cause open
     plugins: list[type[Service]] = [
         ClickHouse,
         PostgreSQL,
