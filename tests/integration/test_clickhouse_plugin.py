@@ -80,7 +80,9 @@ def open_scan(
 
 
 def test_open_server_found_on_http_and_native(
-    ch_open: ClickHouseInstance, open_scan: dict[int, tuple[Endpoint | None, ServiceResult | None]]
+    ch_open: ClickHouseInstance,
+    open_scan: dict[int, tuple[Endpoint | None, ServiceResult | None]],
+    classifier: Classifier,
 ) -> None:
     http_ep, http_res = open_scan[ch_open.http_port]
     native_ep, native_res = open_scan[ch_open.native_port]
@@ -91,7 +93,12 @@ def test_open_server_found_on_http_and_native(
     for res in (http_res, native_res):
         assert res.report.auth == AuthState.NONE
         assert res.report.version is not None and res.report.version.startswith("18.16")
-    # the native protocol alone carries the whole chain, with the same results as HTTP
+    # one scan (one context): the native report refers to the HTTP one, which enumerated
+    assert native_res.report.resources == ()
+    assert native_res.report.resources_at == f"{ch_open.ip}:{ch_open.http_port}"
+    # the native protocol alone (a scan of its own) carries the whole chain, same results
+    _, native_res = asyncio.run(scan_port(make_ctx(classifier), ch_open.ip, ch_open.native_port))
+    assert native_res is not None
     http_rep, native_rep = http_res.report, native_res.report
     assert {(r.name, r.rows, r.sampled_rows) for r in native_rep.resources} == {
         (r.name, r.rows, r.sampled_rows) for r in http_rep.resources
