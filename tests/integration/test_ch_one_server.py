@@ -72,11 +72,9 @@ def test_cli_links_the_native_endpoint_to_the_http_one(server: ClickHouseInstanc
     doc = json.loads(run.stdout)
     by_port = {s["port"]: s for s in doc["services"] if s["ip"] == server.ip}
     http, native = by_port[server.http_port], by_port[server.native_port]
-    # both transports carry the whole chain: whichever claimed the server first enumerates it
-    (carrier,) = [s for s in (http, native) if s["resources"]]
-    (other,) = [s for s in (http, native) if not s["resources"]]
-    assert carrier["resources_at"] is None
-    assert other["resources_at"] == f"{server.ip}:{carrier['port']}"
+    assert http["resources"] and http["resources_at"] is None
+    assert native["resources"] == []
+    assert native["resources_at"] == f"{server.ip}:{server.http_port}"
     for key in ("display_name", "version", "timezone"):
         assert native["identity"][key] == http["identity"][key]
     assert native["identity"]["timezone"] == "Asia/Shanghai"

@@ -372,6 +372,17 @@ class ClickHouse:
             "complete, with the exact product"
         )
         identity = await self._server_identity(ch, endpoint, version)
+        http = Transport(endpoint.transport) in _HTTP_TRANSPORTS
+        if not http and self._http_in_scope(ctx, endpoint.ip):
+            # deterministic: the same address's HTTP(S) endpoint is in this scan and reads
+            # the tables; the scan links this report to it by identity (link_same_server)
+            notes.append(
+                "this address's ClickHouse HTTP(S) port is in the same scan: tables are read "
+                "there once, and this report is linked to it by the server's identity"
+            )
+            return self._report(
+                endpoint, version, auth, notes=notes, identity=identity, proof=proof_text
+            )
         owner = None
         if all(identity.get(k) for k in ("display_name", "version", "timezone")):
             key = "|".join(
@@ -418,6 +429,12 @@ class ClickHouse:
             notes=notes,
             proof=proof_text,
         )
+
+    @staticmethod
+    def _http_in_scope(ctx: ScanContext, ip: str) -> bool:
+        """Whether this scan reaches the same address's usual HTTP(S) ports (8123, 8443)."""
+        scope = ctx.network.scope
+        return scope is not None and any(scope(ip, port) for port in (8123, 8443))
 
     async def _server_identity(
         self, ch: ChSession, endpoint: Endpoint, version: str | None
