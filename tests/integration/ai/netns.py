@@ -158,7 +158,11 @@ class NetnsServer:
         self.dir = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{name}-"))
         self.home = self.dir / "home"
         self.home.mkdir()
-        self.ip = require_loopback(random_loopback((port,)))
+        self._sock = str(self.dir / "relay.sock")
+        # the outside listener is bound here, before anything starts: an address another
+        # process took between the free-port check and the bind is simply skipped
+        self._relay: _Relay | None = self._bind_relay()
+        self.ip = str(self._relay.server_address[0])
         fill = {"dir": str(self.dir), "port": str(port), "ip": self.ip}
         self.argv = [a.format(**fill) for a in argv]
         self.env = quiet_env(self.home, {k: v.format(**fill) for k, v in (env or {}).items()})
@@ -167,10 +171,18 @@ class NetnsServer:
         self.start_seconds = 0.0
         self._prepare = prepare
         self._proc: subprocess.Popen[bytes] | None = None
-        self._relay: _Relay | None = None
         self._relay_thread: threading.Thread | None = None
         self._netns: str | None = None
         self._log = self.dir / "server.log"
+
+    def _bind_relay(self) -> _Relay:
+        for _ in range(20):
+            ip = require_loopback(random_loopback((self.port,)))
+            try:
+                return _Relay((ip, self.port), self._sock)
+            except OSError:
+                continue
+        raise RuntimeError(f"no free loopback address for port {self.port}")
 
     @property
     def url(self) -> str:
@@ -190,8 +202,8 @@ class NetnsServer:
         begin = time.monotonic()
         if self._prepare is not None:
             self._prepare(self.dir)
-        sock = str(self.dir / "relay.sock")
-        cmd = ["unshare", "-n", "--", sys.executable, str(_INSIDE), sock, str(self.port), "--"]
+        cmd = ["unshare", "-n", "--", sys.executable, str(_INSIDE), self._sock, str(self.port)]
+        cmd.append("--")
         with self._log.open("wb") as log:
             self._proc = subprocess.Popen(
                 [*cmd, *self.argv],
@@ -202,7 +214,7 @@ class NetnsServer:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self._relay = _Relay((self.ip, self.port), sock)
+        assert self._relay is not None
         self._relay_thread = threading.Thread(
             target=self._relay.serve_forever, args=(0.05,), daemon=True
         )
@@ -249,7 +261,8 @@ class NetnsServer:
 
     def stop(self) -> None:
         if self._relay is not None:
-            self._relay.shutdown()
+            if self._relay_thread is not None:
+                self._relay.shutdown()
             self._relay.server_close()
             self._relay = None
         proc, self._proc = self._proc, None
