@@ -589,7 +589,12 @@ class ClickHouse:
                 Transport.POSTGRESQL: "the PostgreSQL interface",
             }.get(Transport(t), "HTTP" if t in _HTTP_TRANSPORTS else "the native protocol")
             evidence = f"user 'default' with an empty password was accepted over {how}"
-            evidence += f"; {n_dbs} databases, {n_tables} tables readable"
+            if report.resources or report.coverage is not None:
+                evidence += f"; {n_dbs} databases, {n_tables} tables readable"
+            elif report.resources_at:
+                evidence += f"; its tables are listed in the report of {report.resources_at}"
+            else:  # enumerated elsewhere (same server's HTTP endpoint) or not at all: no count
+                evidence += "; tables not enumerated over this endpoint (see its notes)"
             if categories:
                 evidence += "; data found: " + ", ".join(sorted(c.value for c in categories))
             out.append(
