@@ -71,6 +71,8 @@ __all__ = [
 BUILTIN_RULE_FILES = (
     "secrets.yaml",
     "providers.yaml",
+    "providers_platforms.yaml",
+    "providers_services.yaml",
     "pii.yaml",
     "chat.yaml",
     "infrastructure.yaml",

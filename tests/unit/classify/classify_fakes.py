@@ -20,8 +20,21 @@ import string
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = ["KINDS", "Rendered", "card", "iban", "jwt", "pem", "render", "ssn"]
+import yaml
+
+__all__ = [
+    "KINDS",
+    "Rendered",
+    "card",
+    "iban",
+    "jwt",
+    "load_fixtures",
+    "pem",
+    "render",
+    "ssn",
+]
 
 _ALNUM = string.ascii_letters + string.digits
 _CHARSETS = {
@@ -166,3 +179,18 @@ def render(template: str, rng: random.Random) -> Rendered:
     out.append(template[pos:])
     span = (start, end) if start is not None and end is not None else None
     return Rendered("".join(out), span, tuple(generated))
+
+
+def load_fixtures() -> dict[str, dict[str, list[str]]]:
+    """Every rule's fixtures: ``fixtures.yaml`` and the ``fixtures_*.yaml`` beside it (one
+    file per rule file, so that rule sets grow without editing one shared file), merged;
+    a rule id fixed in two files is an error."""
+    out: dict[str, dict[str, list[str]]] = {}
+    here = Path(__file__).parent
+    for path in [here / "fixtures.yaml", *sorted(here.glob("fixtures_*.yaml"))]:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for rule_id, fx in data.items():
+            if rule_id in out:
+                raise ValueError(f"{path.name}: fixtures for {rule_id} given twice")
+            out[rule_id] = fx
+    return out

@@ -12,18 +12,15 @@ from pathlib import Path
 
 import pytest
 import typer
-import yaml
 from typer.testing import CliRunner
 
 from leakmap.classify import filescan
 from leakmap.commands import classify as cmd
 from leakmap.errors import UsageError
 
-from .classify_fakes import render
+from .classify_fakes import load_fixtures, render
 
-FIXTURES: dict[str, dict[str, list[str]]] = yaml.safe_load(
-    (Path(__file__).parent / "fixtures.yaml").read_text(encoding="utf-8")
-)
+FIXTURES = load_fixtures()
 JSONL_KEYS = {"path", "line", "start", "end", "category", "rule", "redacted"}
 
 

@@ -9,18 +9,15 @@ import random
 from pathlib import Path
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from leakmap import files
 from leakmap.classify import Classifier, engine, filescan
 from leakmap.cli import _register_commands, app
 
-from .classify_fakes import render
+from .classify_fakes import load_fixtures, render
 
-FIXTURES: dict[str, dict[str, list[str]]] = yaml.safe_load(
-    (Path(__file__).parent / "fixtures.yaml").read_text(encoding="utf-8")
-)
+FIXTURES = load_fixtures()
 GHP = "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z5A"
 
 

@@ -8,20 +8,16 @@ import random
 import subprocess
 import sys
 import zlib
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from leakmap.classify import Classifier
 from leakmap.classify.rules import Rule, builtin_rules
 
-from .classify_fakes import render
+from .classify_fakes import load_fixtures, render
 
-FIXTURES: dict[str, dict[str, list[str]]] = yaml.safe_load(
-    (Path(__file__).parent / "fixtures.yaml").read_text(encoding="utf-8")
-)
+FIXTURES = load_fixtures()
 RULE_IDS = [r.id for r in builtin_rules(trusted=False)]
 
 
