@@ -17,6 +17,13 @@ Nothing is lost when a worker dies mid-shard:
 * ``task_reject_on_worker_lost`` and a prefetch of one: a shard waits for a free worker;
 * duplicates (a shard run twice) are merged away by (address, port, service).
 
+Nor does the coordinator wait for ever: when no worker has taken a shard and none answers a
+ping for ``--worker-wait`` seconds, or no shard has finished for ``--stall-timeout`` seconds,
+it stops, says which shards were not scanned, and cancels the scan: a key in the broker's
+Redis (``leakmap-cancelled-SCAN``, kept a day) makes any worker that takes one of its shards
+later drop it unscanned, so no target is scanned after the user was told the scan ended. The
+same happens when the coordinator is interrupted.
+
 Only JSON crosses the broker (no pickle): shards are lists of hosts and ports, results are
 the same models the JSON report is made of. Sampled data never leaves the worker in the
 clear: findings carry redacted examples only, exactly as in a local report.
@@ -29,19 +36,22 @@ import os
 import time
 import uuid
 from collections.abc import AsyncGenerator, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from leakmap.errors import UsageError
 from leakmap.findings import Finding
+from leakmap.pipeline import Note
 from leakmap.services.base import OpenPort, ScanConfig, ServiceReport, ServiceResult
 from leakmap.targets import ScanHost
 
 __all__ = [
     "BROKER_ENV",
     "BrokerError",
+    "Patience",
     "Shard",
+    "ShardsMissed",
     "make_app",
     "mask_url",
     "run_distributed",
@@ -52,6 +62,8 @@ __all__ = [
 BROKER_ENV = "LEAKMAP_BROKER"
 TASK_NAME = "leakmap.scan_shard"
 DEFAULT_VISIBILITY_TIMEOUT = 900
+DEFAULT_WORKER_WAIT = 60.0
+CANCEL_TTL = 24 * 3600
 
 
 class BrokerError(UsageError):
@@ -96,7 +108,7 @@ def make_app(broker: str, *, visibility_timeout: int = DEFAULT_VISIBILITY_TIMEOU
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
     )
-    app.task(name=TASK_NAME, bind=False, acks_late=True)(_scan_shard_task)
+    app.task(name=TASK_NAME, bind=True, acks_late=True)(_scan_shard_task)
     return app
 
 
@@ -110,6 +122,8 @@ class Shard:
     disabled_rules: list[str] = field(default_factory=list)
     #: ``--rate``: new connections a second, on each worker
     rate: float | None = None
+    #: the scan it belongs to (a cancelled scan's shards are dropped unscanned)
+    scan: str = ""
 
     def payload(self) -> dict[str, Any]:
         return asdict(self)
@@ -209,9 +223,54 @@ async def _run_shard(payload: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _scan_shard_task(payload: dict[str, Any]) -> dict[str, Any]:
-    """The Celery task: scan one shard on this worker."""
+def _cancel_key(scan: str) -> str:
+    return f"leakmap-cancelled-{scan}"
+
+
+def _scan_shard_task(task: Any, payload: dict[str, Any]) -> dict[str, Any]:
+    """The Celery task: scan one shard on this worker, unless its scan was cancelled."""
+    scan = str(payload.get("scan") or "")
+    if scan and task.app.backend.client.exists(_cancel_key(scan)):
+        return {"results": [], "unidentified": [], "notes": [], "cancelled": True}
     return asyncio.run(_run_shard(payload))
+
+
+def _cancel(app: Any, scan: str) -> None:
+    """Mark ``scan`` cancelled in the broker's Redis (best effort: the coordinator is
+    stopping anyway, and says so)."""
+    try:
+        app.backend.client.set(_cancel_key(scan), b"1", ex=CANCEL_TTL)
+    except Exception:  # nothing more can be done from here
+        return
+
+
+def _workers_alive(app: Any, timeout: float = 1.0) -> bool:
+    """True when at least one worker answers a ping (a busy solo worker does not: callers
+    also count a started shard as a sign of life)."""
+    try:
+        return bool(app.control.ping(timeout=timeout))
+    except Exception:  # a broker hiccup is not a worker
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class ShardsMissed(Note):
+    """The error note of a distributed scan that gave up: ``shards`` were not scanned (the
+    scan command exits 3: the report is incomplete)."""
+
+    shards: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Patience:
+    """How long the coordinator waits for workers (see the module docstring)."""
+
+    #: no shard started and no worker answers a ping for this long: no worker is running
+    worker_wait: float = DEFAULT_WORKER_WAIT
+    #: no shard finished for this long (None: ``2 x visibility timeout + 60``)
+    stall: float | None = None
+    #: seconds between two liveness checks while no worker has been seen
+    check_every: float = 2.0
 
 
 def check_broker(app: Any, broker: str, timeout: float = 5.0) -> None:
@@ -240,27 +299,85 @@ async def run_distributed(
     disabled_rules: Sequence[str] = (),
     rate: float | None = None,
     poll: float = 0.2,
+    patience: Patience | None = None,
+    visibility_timeout: int = DEFAULT_VISIBILITY_TIMEOUT,
 ) -> AsyncGenerator[Any, None]:
     """Send the shards, then yield pipeline events as their results come back: ``Note``,
     ``PortChecked`` counts are not replayed; ``ServiceFound`` and ``Unidentified`` once per
-    (address, port), whatever a re-run shard sent twice."""
-    from leakmap.pipeline import Note, ServiceFound, Unidentified
-
+    (address, port), whatever a re-run shard sent twice. Gives up as :class:`Patience`
+    says, with an error note naming the shards not scanned."""
+    patience = patience or Patience()
+    stall = patience.stall if patience.stall is not None else 2.0 * visibility_timeout + 60
     scan_id = uuid.uuid4().hex[:12]
     pending: dict[str, Any] = {}
-    for index, shard in enumerate(
-        shards(hosts, shard_size, config, endpoint_timeout, disabled_rules, rate)
-    ):
-        task_id = f"leakmap-{scan_id}-{index}"
-        pending[task_id] = app.send_task(TASK_NAME, args=[shard.payload()], task_id=task_id)
-    yield Note(f"distributed: {len(pending)} shard(s) sent to the workers", level="info")
+    addresses: dict[str, list[str]] = {}
+    finished_ok = False
+    try:
+        for index, shard in enumerate(
+            shards(hosts, shard_size, config, endpoint_timeout, disabled_rules, rate)
+        ):
+            task_id = f"leakmap-{scan_id}-{index}"
+            shard = replace(shard, scan=scan_id)
+            addresses[task_id] = [str(h["ip"]) for h in shard.hosts]
+            pending[task_id] = app.send_task(TASK_NAME, args=[shard.payload()], task_id=task_id)
+        yield Note(f"distributed: {len(pending)} shard(s) sent to the workers", level="info")
+        async for event in _collect(app, pending, poll, patience, stall):
+            yield event
+        if pending:
+            _cancel(app, scan_id)
+            missed = sorted({a for tid in pending for a in addresses[tid]})
+            more = f" and {len(missed) - 8} more" if len(missed) > 8 else ""
+            shown = ", ".join(missed[:8]) + more
+            yield ShardsMissed(
+                f"error: {len(pending)} shard(s) not scanned ({len(missed)} address(es): "
+                f"{shown}); the scan was cancelled on the broker",
+                level="error",
+                shards=len(pending),
+            )
+        finished_ok = True
+    finally:
+        if not finished_ok and pending:
+            _cancel(app, scan_id)  # interrupted: no worker scans for a coordinator gone
+
+
+async def _collect(
+    app: Any, pending: dict[str, Any], poll: float, patience: Patience, stall: float
+) -> AsyncGenerator[Any, None]:
+    """Yield the shards' events as they finish; return (leaving ``pending`` non-empty)
+    when the workers are gone or stalled."""
+    from leakmap.pipeline import ServiceFound, Unidentified
+
     merged = _Merged()
-    started = time.monotonic()
+    started = last_progress = last_check = time.monotonic()
+    seen_worker = False
     while pending:
         finished = [tid for tid, res in pending.items() if res.ready()]
+        now = time.monotonic()
         if not finished:
+            if now - last_progress >= stall:
+                yield Note(
+                    f"error: distributed: no shard finished in {stall:.0f} s "
+                    "(--stall-timeout); giving up",
+                    level="error",
+                )
+                return
+            if not seen_worker and now - last_check >= patience.check_every:
+                last_check = now
+                seen_worker = any(res.state != "PENDING" for res in pending.values()) or (
+                    await asyncio.to_thread(_workers_alive, app)
+                )
+                if not seen_worker and now - started >= patience.worker_wait:
+                    yield Note(
+                        f"error: distributed: no worker took a shard or answered in "
+                        f"{patience.worker_wait:.0f} s (--worker-wait); start one with "
+                        "'leakmap worker --broker URL'",
+                        level="error",
+                    )
+                    return
             await asyncio.sleep(poll)
             continue
+        last_progress = now
+        seen_worker = True
         for tid in finished:
             res = pending.pop(tid)
             if res.failed():

@@ -282,3 +282,141 @@ def test_unreachable_broker_is_one_line_with_the_password_masked() -> None:
     assert run.code == 2
     assert run.stderr.count("\n") == 1 and "hunter2" not in run.stderr
     assert f"redis://:***@{ip}:6379/0" in run.stderr
+
+
+class _Listener:
+    """A TCP port on a loopback address that counts the connections it accepts: the target
+    of a scan whose shards must never be run."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.ip = random_loopback((8123,))
+        self.sock = socket.create_server((self.ip, 8123))
+        self.sock.settimeout(0.2)
+        self.accepted = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            self.accepted += 1
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.sock.close()
+
+
+def _cancelled_keys(redis: Redis) -> list[bytes]:
+    import redis as redis_client
+
+    client = redis_client.Redis(host=redis.ip, port=6379, password=redis.password)
+    try:
+        return list(client.scan_iter("leakmap-cancelled-*"))
+    finally:
+        client.close()
+
+
+def test_no_worker_gives_up_and_a_late_worker_drops_the_cancelled_shard(
+    redis: Redis, tmp_path: Path
+) -> None:
+    """No worker: the scan stops after --worker-wait with exit 3 and the address it left out;
+    a worker started afterwards takes the leftover shard and drops it (the target never sees
+    a connection). Mutant caught: without the worker's cancel check, the late worker scans
+    the listener (accepted > 0)."""
+    target = _Listener()
+    late: Worker | None = None
+    try:
+        before = set(_cancelled_keys(redis))
+        started = time.monotonic()
+        run = leakmap_scan(
+            target.ip,
+            "--ports",
+            "8123",
+            "--distributed",
+            "--broker",
+            redis.url,
+            "--worker-wait",
+            "3",
+            "--format",
+            "json",
+            *FAST,
+        )
+        assert run.code == 3, run.stderr
+        assert time.monotonic() - started < 60
+        notes = " ".join(run.json()["notes"])
+        assert "--worker-wait" in notes and f"not scanned (1 address(es): {target.ip})" in notes
+        assert len(set(_cancelled_keys(redis)) - before) == 1
+        assert target.accepted == 0
+        late = Worker(redis.url, f"late-{secrets.token_hex(3)}", tmp_path / "late.log")
+        late.wait_ready()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if re.search(r"Task leakmap\.scan_shard\[[\w-]+\] succeeded", late.text()):
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"the late worker never took the shard: {late.text()[-800:]}")
+        time.sleep(0.5)
+        assert target.accepted == 0, "a shard of a cancelled scan was scanned"
+    finally:
+        if late is not None:
+            late.stop()
+        target.close()
+
+
+def test_all_workers_dead_stalls_out(
+    redis: Redis,
+    workers: Callable[[], list[Worker]],
+    ch_open: ClickHouseInstance,
+    ch_password: ClickHouseInstance,
+) -> None:
+    """Both workers killed mid-scan: the coordinator stops --stall-timeout seconds after the
+    last finished shard, exit 3, the report says what was not scanned. Mutant caught: with
+    no stall limit the scan never ends (the subprocess times out)."""
+    first, second = workers()
+    second.proc.send_signal(signal.SIGKILL)
+    second.proc.wait(5)
+    env = {**os.environ, "LEAKMAP_BROKER": redis.url, "COLUMNS": "200"}
+    scan = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "leakmap",
+            "scan",
+            *_targets(ch_open, ch_password),
+            "--distributed",
+            "--shard-size",
+            "1",
+            "--visibility-timeout",
+            str(VISIBILITY),
+            "--stall-timeout",
+            "8",
+            "--format",
+            "json",
+            *FAST,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        _kill_while_running(first, redis)
+        out, err = scan.communicate(timeout=90)
+    finally:
+        if scan.poll() is None:
+            scan.kill()
+    import json
+
+    assert scan.returncode == 3, err
+    notes = " ".join(json.loads(out)["notes"])
+    assert "--stall-timeout" in notes and "shard(s) not scanned" in notes

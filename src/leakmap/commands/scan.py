@@ -22,6 +22,9 @@ from rich.text import Text
 from leakmap.distributed import (
     BROKER_ENV,
     DEFAULT_VISIBILITY_TIMEOUT,
+    DEFAULT_WORKER_WAIT,
+    Patience,
+    ShardsMissed,
     check_broker,
     make_app,
     run_distributed,
@@ -161,6 +164,18 @@ def scan(
         "--visibility-timeout",
         help="--distributed: seconds before a dead worker's shard is run again.",
     ),
+    worker_wait: float = typer.Option(
+        DEFAULT_WORKER_WAIT,
+        "--worker-wait",
+        help="--distributed: give up when no worker takes a shard or answers for this long.",
+    ),
+    stall_timeout: float | None = typer.Option(
+        None,
+        "--stall-timeout",
+        help="--distributed: give up when no shard finishes for this long "
+        "[default: 2 x --visibility-timeout + 60].",
+        show_default=False,
+    ),
     input_file: str | None = typer.Option(
         None,
         "--input",
@@ -256,6 +271,7 @@ def scan(
             broker=broker,
             shard_size=shard_size,
             visibility_timeout=visibility_timeout,
+            patience=Patience(worker_wait=worker_wait, stall=stall_timeout),
             input_file=input_file,
             ports=ports,
             exclude=exclude or [],
@@ -309,6 +325,7 @@ def _scan(
     broker: str | None,
     shard_size: int,
     visibility_timeout: int,
+    patience: Patience,
     input_file: str | None,
     ports: str | None,
     exclude: list[str],
@@ -364,6 +381,10 @@ def _scan(
         _check(not rules, "--rules cannot be combined with --distributed (workers load theirs)")
         _check(shard_size >= 1, "--shard-size must be at least 1")
         _check(visibility_timeout >= 1, "--visibility-timeout must be at least 1 second")
+        _check(
+            patience.worker_wait > 0 and (patience.stall is None or patience.stall > 0),
+            "--worker-wait and --stall-timeout must be positive",
+        )
         assert broker is not None
         celery_app = make_app(broker, visibility_timeout=visibility_timeout)
         check_broker(celery_app, broker)
@@ -460,6 +481,7 @@ def _scan(
             jsonl = JsonlWriter(stack.enter_context(open_output(output)))
         bar = stack.enter_context(ScanProgress(err, enabled=progress))
         source = None
+        missed: list[int] = []
         if celery_app is not None:
             source = _distributed_events(
                 celery_app,
@@ -471,6 +493,9 @@ def _scan(
                 endpoint_timeout=endpoint_timeout,
                 disabled=disable,
                 rate=rate,
+                patience=patience,
+                visibility_timeout=visibility_timeout,
+                missed=missed,
             )
         job = run_scan(
             pipeline,
@@ -489,7 +514,9 @@ def _scan(
     history_note = record(store, build_document(summary), kind="scan", scope=scope) or history_note
     if history_note and not quiet:
         err.print(Text(sanitize(history_note, 300), style="dim"))
-    return 1 if fails(summary.findings, threshold) else 0
+    if fails(summary.findings, threshold):
+        return 1
+    return 3 if missed else 0
 
 
 def write_scan_output(summary: ScanSummary, fmt: str, output: Path | None) -> None:
@@ -525,8 +552,12 @@ async def _distributed_events(
     endpoint_timeout: float,
     disabled: Sequence[str],
     rate: float | None,
+    patience: Patience,
+    visibility_timeout: int,
+    missed: list[int],
 ) -> AsyncGenerator[ScanEvent, None]:
-    """Resolve here, scan on the workers (see :mod:`leakmap.distributed`)."""
+    """Resolve here, scan on the workers (see :mod:`leakmap.distributed`); shards given up
+    on are counted in ``missed``."""
     resolved = await resolve_targets(targets, ports, resolver=resolver)
     for message in resolved.notes:
         yield Note(message)
@@ -541,7 +572,11 @@ async def _distributed_events(
         endpoint_timeout=endpoint_timeout,
         disabled_rules=disabled,
         rate=rate,
+        patience=patience,
+        visibility_timeout=visibility_timeout,
     ):
+        if isinstance(event, ShardsMissed):
+            missed.append(event.shards)
         yield event
 
 
