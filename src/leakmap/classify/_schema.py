@@ -48,7 +48,10 @@ class RuleSchema(BaseModel):
     allowlist: tuple[str, ...] = ()
     stopwords: tuple[str, ...] = ()
     placeholder_filter: bool = True
-    names_filter: Literal["identifier", "code", "dsn", "url", "basic"] | None = None
+    names_filter: (
+        Literal["identifier", "generic", "generic_password", "code", "dsn", "url", "basic", "pem"]
+        | None
+    ) = None
     window: int = Field(default=384, ge=0, le=65536)
     window_before: int | None = Field(default=None, ge=0, le=65536)
     back: str | None = None

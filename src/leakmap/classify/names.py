@@ -23,6 +23,12 @@ of paths or packages. A rule opts in with ``names_filter`` (see :data:`NAME_FILT
   documented example credentials.
 * ``url`` -- a password in a URL: ``code``, plus documented example credentials.
 * ``basic`` -- an HTTP Basic credential: the base64 pair decoded, then as ``url``.
+* ``generic`` / ``generic_password`` -- ``identifier`` / ``code`` for rules that know a
+  secret only by its field name, plus fields named fake, dummy, mock, example or sample.
+* ``pem`` -- a private-key block abridged in documentation (see :func:`_pem_abridged`).
+
+Every password filter, and ``generic``, also drops values that say what they are
+(:func:`says_secret`: ``MySekretPa$$word``, ``s3cre3t!``).
 
 Each filter is called as ``filter(value, text, start)`` (``start``: where the value begins
 in ``text``) and returns True when the candidate is a name, to be dropped.
@@ -34,6 +40,7 @@ import base64
 import binascii
 import re
 from collections.abc import Callable
+from urllib.parse import unquote
 
 __all__ = [
     "NAME_FILTERS",
@@ -41,6 +48,7 @@ __all__ = [
     "is_code",
     "is_documented_credential",
     "is_name",
+    "says_secret",
     "word_like",
 ]
 
@@ -69,9 +77,12 @@ _CODE_SYNTAX = re.compile(
 _WEAK_SYNTAX = re.compile(r"[\w$]=[\w$]|[\w$]\?[\w$]|[\w$][+*]")
 _ATTRIBUTE = re.compile(r"[A-Za-z_$][\w$]*\.[A-Za-z_$]")
 
-_DOTTED = re.compile(r"[~$]?[A-Za-z_$][\w$]*(?:(?:\.|::?)[A-Za-z_$][\w$]*)+")
+# ``a.b``, ``A::B``, and optional chaining as minifiers and bundlers write it
+# (``init2?.credentials``).
+_DOTTED = re.compile(r"[~$]?[A-Za-z_$][\w$]*(?:(?:\??\.|::?)[A-Za-z_$][\w$]*)+")
 _CONSTANT = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")  # DEFAULT_KEK_PASSPHRASE
 _SNAKE_WORDS = re.compile(r"_*[a-z]+(?:_[a-z]+)+")  # password_env
+_DUNDER = re.compile(r"__[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*__")  # __generate__
 _VERSION = re.compile(r"v?\d+(?:\.\d+){2,}(?:[-+.][\w.]+)*")  # 11.0.0-6-next.41
 _PATH = re.compile(r"[~.]?/?[\w.-]+(?:/[\w.-]+)+/?")  # Documents/litellm/tests
 _ARGUMENT = re.compile(r"[A-Za-z_]\w*,")  # password=password, (a keyword argument)
@@ -127,6 +138,8 @@ def is_code(value: str) -> bool:
     if _PATH.fullmatch(v) and _tokens_are_names(v):
         return True
     if v.lower() in _NULLISH or _SNAKE_WORDS.fullmatch(v) or _CONSTANT.fullmatch(v):
+        return True
+    if _DUNDER.fullmatch(v):
         return True
     if _VERSION.fullmatch(v):
         return True
@@ -197,12 +210,38 @@ _EXAMPLE_PASSWORDS = frozenset(
 )
 
 
+# Leetspeak as people write example passwords (``Pa$$w0rd``, ``s3cre3t!``): digits and
+# symbols read as the letters they stand for; then runs of one letter fold to one.
+_DELEET = str.maketrans("013457$@!", "oieastsai")
+_NOT_LOWER = re.compile(r"[^a-z]+")
+_REPEATS = re.compile(r"(.)\1+")
+_SELF_DESCRIBING = re.compile(r"pas+w(?:o?r)?d|secret|sekret|changeme|letmein")
+
+
+def says_secret(value: str) -> bool:
+    """True for a value that says what it is (``MySekretPa$$word``, ``s3cre3t!``,
+    ``a%20secret``, ``P4ssw0rd1``): an example someone typed, not a machine-made secret,
+    whose random letters spell no word. Read through URL encoding and leetspeak; at most
+    eight other letters beside the words (a token with a ``secret_`` prefix and a random
+    tail is not an example)."""
+    if "%" in value:
+        value = unquote(value)
+    letters = _REPEATS.sub(r"\1", _NOT_LOWER.sub("", value.lower().translate(_DELEET)))
+    rest, words = _SELF_DESCRIBING.subn("", letters)
+    return words > 0 and len(rest) <= 8
+
+
+_TRAILING_DIGITS = re.compile(r"\d{1,3}$")
+
+
 def is_documented_credential(user: str, password: str) -> bool:
     """True for documented example credentials: a password equal to its user, or a known
     tutorial pair (``scott:tiger``, ``user:password``, ``postgres:postgres``; ``scott``'s
     password with anything after ``tiger``, as in a quoting example). The host does not
     count: the test fixtures and real leaks alike may name any host."""
     u, p = user.lower(), password.lower()
+    if u.rstrip("0123456789") and p.rstrip("0123456789"):  # user1:pass1, as examples number them
+        u, p = _TRAILING_DIGITS.sub("", u), _TRAILING_DIGITS.sub("", p)
     scott = u == "scott" and p.startswith("tiger")  # also tiger^5HHH, a quoting example
     return (p == u and p != "") or (u in _EXAMPLE_USERS and (p in _EXAMPLE_PASSWORDS or scott))
 
@@ -212,7 +251,7 @@ _URL_AROUND = re.compile(r"(?:^|[/@])([^/:@\s\"'<>]*)$")
 
 def _url_credential(value: str, text: str, start: int) -> bool:
     """A URL password (``value`` at ``start``) that is code or a documented example."""
-    if is_code(value):
+    if is_code(value) or says_secret(value):
         return True
     lo = max(0, start - 256)
     before = text[lo:start]
@@ -220,8 +259,6 @@ def _url_credential(value: str, text: str, start: int) -> bool:
         return False
     user_m = _URL_AROUND.search(before[:-1])
     user = user_m.group(1) if user_m else ""
-    from urllib.parse import unquote
-
     return is_documented_credential(unquote(user), unquote(value))
 
 
@@ -233,11 +270,13 @@ def _basic_credential(value: str, text: str, start: int) -> bool:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return False
     user, sep, password = decoded.partition(":")
-    return bool(sep) and (is_documented_credential(user, password) or is_code(password))
+    if not sep:
+        return False
+    return is_documented_credential(user, password) or is_code(password) or says_secret(password)
 
 
 # The text before a value inside an ARN (``arn:aws:secretsmanager:...:secret:NAME``).
-_ARN_BEFORE = re.compile(r"(?i)\barn:(?:[\w-]*:){2,5}[^\s\"']*$")
+_ARN_BEFORE = re.compile(r"(?i)\barn:(?:[\w*-]*:){2,5}[^\s\"']*$")  # arn:*:secretsmanager:*
 
 
 def _identifier(value: str, text: str, start: int) -> bool:
@@ -245,21 +284,85 @@ def _identifier(value: str, text: str, start: int) -> bool:
     return is_name(value) or _ARN_BEFORE.search(text, max(0, start - 160), start) is not None
 
 
+# A field whose own name says its value is not real (``FAKE_AUTH_KEY = "..."``,
+# ``"dummy_token": ...``, ``mockApiKey: ...``): the word starts the name or one of its parts.
+_FAKE_FIELD = re.compile(
+    r"(?:(?<![A-Za-z])(?:fake|dummy|mock|example|sample)|(?<![A-Z])(?:Fake|Dummy|Mock|Example"
+    r"|Sample|FAKE|DUMMY|MOCK|EXAMPLE|SAMPLE))(?![a-z])[\w.-]*\\?[\"']?[ \t]*"
+    r"(?::=|=>|=|:)[ \t]*\\?[\"']?$"
+)
+
+
+def _generic(value: str, text: str, start: int) -> bool:
+    """:func:`_identifier`, and values of fields named fake, dummy, mock, example or sample.
+    For rules that know a secret only by its field's name; a provider's key format is
+    reported whatever its field is called."""
+    if _identifier(value, text, start) or says_secret(value):
+        return True
+    return _FAKE_FIELD.search(text, max(0, start - 96), start) is not None
+
+
+def _generic_password(value: str, text: str, start: int) -> bool:
+    """The ``code`` filter, and passwords in fields named fake, dummy, mock or example."""
+    if is_code(value) or says_secret(value):
+        return True
+    return _FAKE_FIELD.search(text, max(0, start - 96), start) is not None
+
+
+# A PEM block: its markers, and what may stand between base64 lines.
+_PEM_END = re.compile(r"-----END[ A-Z0-9_-]{0,100}PRIVATE KEY")
+_PEM_MARKERS = re.compile(r"-----(?:BEGIN|END)[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----")
+_PEM_SPACE = re.compile(r"\\{1,2}[rn]|\s")
+_PEM_HEADER = re.compile(r"^[\w-]+:", re.M)
+
+
+def _pem_abridged(value: str, text: str, start: int) -> bool:
+    """A private-key block that is an abridged example, not a key: an END marker close
+    after a body that stopped at something that is not base64 (``MIIEpQ...iieR. -----END``,
+    as API docs abridge keys), a body too short for any key (``foobar==``), or a DER body
+    whose own length field says it is cut to less than half (a docstring quoting the first
+    line of a key). A block cut off with no END marker near (a log line that was cut) is
+    kept."""
+    body = _PEM_MARKERS.sub("", value)
+    if "-----END" not in value:
+        end = start + len(value)
+        return _PEM_END.search(text, end, end + 48) is not None
+    if _PEM_HEADER.search(body.replace("\\n", "\n")):
+        return False  # an encrypted key's Proc-Type / DEK-Info headers: judge no further
+    b64 = _PEM_SPACE.sub("", body)
+    if len(b64) < 32:
+        return True
+    if not b64.startswith(("MII", "MIG")):
+        return False
+    try:
+        der = base64.b64decode(b64[: len(b64) // 4 * 4])
+    except (binascii.Error, ValueError):
+        return False
+    if der[1] not in (0x81, 0x82):
+        return False
+    # 0x82: two length bytes follow; 0x81: one.
+    declared = 4 + int.from_bytes(der[2:4], "big") if der[1] == 0x82 else 3 + der[2]
+    return len(der) * 2 < declared
+
+
 _DSN_USER = re.compile(r"(?i)(?:\buid|\buser(?:name)?|\buser id)\s*=\s*([^;'\"\s]+)[^\n]*$")
 
 
 def _dsn_credential(value: str, text: str, start: int) -> bool:
     """A DSN password (``UID=scott;PWD=tiger``) that is code or a documented example."""
-    if is_code(value):
+    if is_code(value) or says_secret(value):
         return True
     user = _DSN_USER.search(text, max(0, start - 200), start)
     return user is not None and is_documented_credential(user.group(1), value)
 
 
 NAME_FILTERS: dict[str, NameFilter] = {
+    "generic": _generic,
+    "generic_password": _generic_password,
+    "pem": _pem_abridged,
     "dsn": _dsn_credential,
     "identifier": _identifier,
-    "code": lambda value, _text, _start: is_code(value),
+    "code": lambda value, _text, _start: is_code(value) or says_secret(value),
     "url": _url_credential,
     "basic": _basic_credential,
 }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import random
+import string
 import uuid
 
 import pytest
@@ -93,6 +94,92 @@ HARD_NEGATIVES = [
     "ssh host key fingerprint=SHA256:0rurDsaAbr642lvbni4Z03QDRU0zvIcOZv35t6H0djo",
     "host key MD5:aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99",
 ]
+
+
+# Real-code shapes (issue 13): values that a field-name rule sees but that are code,
+# examples that say what they are, fields that say they are fake, abridged PEM blocks.
+_ALNUM = string.ascii_letters + string.digits
+_B64 = _ALNUM + "+/"
+
+
+def _rand(alphabet: str, n: int) -> str:
+    return "".join(_RNG.choice(alphabet) for _ in range(n))
+
+
+_HEX16B = f"{_RNG.getrandbits(64):016x}"
+_DER_HEAD = "MIIEpAIBAAKCAQEA"  # SEQUENCE of 1192 bytes, as every 2048-bit RSA key starts
+_CUT_KEY = f"-----BEGIN RSA PRIVATE KEY-----\\n{_DER_HEAD}{_rand(_B64, 80)}"  # no END: cut off
+
+REAL_CODE_NEGATIVES = [
+    # optional chaining in bundled JavaScript: a reference, not a value
+    'let credentials = (req instanceof Request ? req.credentials : init2?.credentials) ?? "x";',
+    "t.credentials=e?.auth?.credentials,t.mode=n",
+    # a dunder sentinel
+    'password = "__generate__"',
+    # examples that spell what they are, through leetspeak or URL encoding
+    'responses: (?i)password: "MySekretPa$$word"',
+    'conn = connect(user="app", password="s3cre3t!")',
+    'assert url == "https://jo%40example.com:a%20secret@www.example.com"',
+    "passphrase=Sup3rS3cr3tPassw0rd",
+    # numbered example users and passwords
+    'proxy_url = "http://user1:pass1@127.0.0.1:3128"',
+    "amqp://guest2:guest2@rabbit.internal:5672/",
+    # fields named fake, dummy, mock, example or sample (generic rules only)
+    f'FAKE_AUTH_KEY = "{_HEX16B}"',
+    f'{{"dummy_token": "{_rand(_ALNUM, 24)}"}}',
+    f'mock_password = "{_rand(_ALNUM, 10)}#7"',
+    f"exampleApiKey: {_rand(_ALNUM, 32)}",
+    # ARNs with wildcards name resources
+    '"Resource":"arn:*:secretsmanager:*:*:secret:eks-local.cluster.x-k8s.io/*"',
+    '"secretsmanager:SecretId":"arn:*:secretsmanager:*:*:secret:AmazonMSK_*"',
+    # an upper-case UUID is an id like a lower-case one
+    f'"x-auth-token": "{_UUID.upper()}",',
+    # PEM blocks abridged in documentation
+    "For example, `-----BEGIN RSA PRIVATE KEY----- "
+    f"{_DER_HEAD}{_rand(_B64, 48)}. -----END RSA PRIVATE KEY-----`",
+    "e.g. `-----BEGIN RSA PRIVATE KEY-----"
+    f"{_DER_HEAD}{_rand(_B64, 48)}\\\\n.-----END RSA PRIVATE KEY-----`",
+    'private_key = "-----BEGIN RSA PRIVATE KEY-----\\nfoobar==\\n-----END RSA PRIVATE KEY-----"',
+    f"-----BEGIN RSA PRIVATE KEY-----\n{_DER_HEAD}{_rand(_B64, 48)}\n-----END RSA PRIVATE KEY-----",
+]
+
+
+@pytest.mark.parametrize("line", REAL_CODE_NEGATIVES)
+def test_real_code_negative(clf: Classifier, line: str) -> None:
+    found = [(m.rule, line[m.start : m.end]) for m in clf.scan(line) if m.category == "secret"]
+    assert found == [], f"unexpected findings in {line!r}: {found}"
+
+
+def _pem(body: str, label: str = "RSA PRIVATE KEY", nl: str = "\n") -> str:
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+    return nl.join([f"-----BEGIN {label}-----", *lines, f"-----END {label}-----"])
+
+
+_KEY_BYTES = base64.b64encode(bytes(_RNG.getrandbits(8) for _ in range(1170))).decode()
+
+# (rule, line, value): the same shapes with a machine-made secret are still found, in test
+# code too (a random secret in a test file is a secret).
+REAL_CODE_POSITIVES = [
+    ("secret.generic.password", 'client.login(password="{v}")', _rand(_ALNUM, 14) + "#1"),
+    ("secret.generic.password", "admin_pass='{v}',", "Kx8mQ2vLp7Rz" + _rand(_ALNUM, 4) + "!"),
+    ("secret.generic.password", 'password: "{v}"', "Tr0ub4dor&3" + _rand(_ALNUM, 3)),
+    ("secret.generic.assignment", 'AUTH_KEY = "{v}"', _rand(_ALNUM, 32)),
+    ("secret.generic.json-field", '{{"x-auth-token": "{v}"}}', _rand(_ALNUM, 40)),
+    ("secret.github.classic-pat", 'fake_token = "{v}"', "ghp_" + _rand(_ALNUM, 36)),
+    ("secret.url.password", "https://deploy1:{v}@git.example.com/repo.git", _rand(_ALNUM, 18)),
+    ("secret.private-key", "{v}", _pem(_DER_HEAD + _KEY_BYTES)),
+    ("secret.private-key", 'KEY = "{v}"', _pem(_DER_HEAD + _KEY_BYTES, nl="\\n")),
+    ("secret.private-key", "{v}", _pem(_rand(_B64, 60), "PRIVATE KEY")),
+    # a key cut off by a log line, no END marker: kept
+    ("secret.private-key", "{v}", _CUT_KEY),
+]
+
+
+@pytest.mark.parametrize(("rule", "template", "value"), REAL_CODE_POSITIVES)
+def test_real_code_positive(clf: Classifier, rule: str, template: str, value: str) -> None:
+    line = template.format(v=value)
+    found = {(m.rule, line[m.start : m.end]) for m in clf.scan(line)}
+    assert (rule, value) in found, f"{rule} not found in a line of shape {template!r}: {found}"
 
 
 @pytest.fixture(scope="module")
