@@ -124,6 +124,12 @@ PACKAGE_SETS: dict[str, tuple[str, ...]] = {
         "pyramid==2.0.2",
         "simple-salesforce==1.12.6",
         "hypothesis==6.119.4",
+        "oracledb==2.5.0",
+        "snowflake-connector-python==3.12.3",
+        "social-auth-core==4.5.4",
+        "panel==1.5.4",
+        "mitmproxy==11.0.0",
+        "databricks-sdk==0.38.0",
     ),
     "heldout2": (
         "tornado==6.4.1",
