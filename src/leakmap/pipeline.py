@@ -36,7 +36,7 @@ from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from leakmap.errors import LeakmapError
 from leakmap.findings import Finding, Severity
@@ -151,6 +151,8 @@ class ScanSummary:
     notes: list[str] = field(default_factory=list)
     ports_checked: int = 0
     ports_open: int = 0
+    #: the settings that decide what a re-check must do to compare (``leakmap verify``)
+    options: dict[str, Any] = field(default_factory=dict)
 
     def add(self, event: ScanEvent) -> None:
         if isinstance(event, ServiceFound):

@@ -123,10 +123,21 @@ def test_password_server_is_required_without_data(ch_password: ClickHouseInstanc
 
 
 def test_readonly_profile_capabilities(ch_readonly: ClickHouseInstance) -> None:
-    run = leakmap_scan(ch_readonly.ip, "--ports", "8123", "--format", "json", *FAST)
+    run = leakmap_scan(
+        ch_readonly.ip, "--ports", "8123", "--format", "json", "--sample-rows", "7",
+        "--disable", "pii.phone*", *FAST,
+    )  # fmt: skip
     assert run.code == 0, run.stderr
     doc = run.json()
     validate_document(doc)
+    # the settings a later 'leakmap verify' re-uses
+    assert doc["options"] == {
+        "sample_rows": 7,
+        "max_resources": 50_000,
+        "max_sampled": 500,
+        "try_default_credentials": False,
+        "disabled_rules": ["pii.phone*"],
+    }
     http = by_port(doc, ch_readonly.ip)[8123]
     assert http["auth"] == "none"
     assert http["capabilities"]["file"] is False

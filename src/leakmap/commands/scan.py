@@ -508,6 +508,7 @@ def _scan(
             source=source,
         )
         summary = asyncio.run(job)
+    summary.options = scan_options(config, disable)
 
     write_scan_output(summary, fmt, output)
     scope = " ".join([*targets, *target_files, *([input_file] if input_file else [])])
@@ -517,6 +518,17 @@ def _scan(
     if fails(summary.findings, threshold):
         return 1
     return 3 if missed else 0
+
+
+def scan_options(config: ScanConfig, disabled: Sequence[str]) -> dict[str, Any]:
+    """What ``leakmap verify`` re-uses to re-check like with like (the report's "options")."""
+    return {
+        "sample_rows": config.sample_rows,
+        "max_resources": config.max_resources,
+        "max_sampled": config.max_sampled,
+        "try_default_credentials": config.try_default_credentials,
+        "disabled_rules": list(disabled),
+    }
 
 
 def write_scan_output(summary: ScanSummary, fmt: str, output: Path | None) -> None:

@@ -17,7 +17,8 @@ counted as fixed. The re-scan is recorded in the history (``--no-history`` to sk
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -52,17 +53,23 @@ def verify_command(
         float, typer.Option("--endpoint-timeout", help="Budget per endpoint, s.")
     ] = 300.0,
     sample_rows: Annotated[
-        int, typer.Option("--sample-rows", min=0, help="Rows sampled per table.")
-    ] = 200,
+        int | None,
+        typer.Option(
+            "--sample-rows",
+            min=0,
+            help="Rows sampled per table [default: the earlier scan's, or 200].",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Re-check the endpoints of earlier findings: fixed, open or unknown."""
     from leakmap.commands.diff import load_run
+    from leakmap.commands.scan import scan_options
     from leakmap.history.store import open_history, record
     from leakmap.history.verify import endpoints, verify_report, verify_status
     from leakmap.report.console import sanitize
     from leakmap.report.json import build_document
     from leakmap.report.load import scan_from_document
-    from leakmap.services.base import ScanConfig
 
     statuses: list[tuple[str, Finding]] = []
     notes: list[str] = []
@@ -72,12 +79,12 @@ def verify_command(
             raise UsageError("--timeout, --read-timeout and --endpoint-timeout must be positive")
         earlier = load_run(result, db)
         store, note = open_history(db, enabled=not no_history)
-        config = ScanConfig(
-            sample_rows=sample_rows, connect_timeout=timeout, read_timeout=read_timeout
-        )
-        summary = rescan(endpoints(earlier), config, endpoint_timeout)
+        config, disabled = recheck_config(earlier.options, timeout, read_timeout, sample_rows)
+        summary = rescan(endpoints(earlier), config, endpoint_timeout, disabled)
+        summary.options = scan_options(config, disabled)
         document = build_document(summary)
-        statuses.extend(verify_status(earlier.findings, scan_from_document(document, "re-scan")))
+        now = scan_from_document(document, "re-scan")
+        statuses.extend(verify_status(earlier.findings, now))
         notes.append(record(store, document, kind="verify", scope=f"verify {result}") or note)
         return verify_report(statuses, result)
 
@@ -94,7 +101,43 @@ def verify_command(
     raise typer.Exit(0 if all(s == "fixed" for s, _ in statuses) else 1)
 
 
-def rescan(targets: list[ListedPort], config: ScanConfig, endpoint_timeout: float) -> ScanSummary:
+def recheck_config(
+    earlier: dict[str, Any], timeout: float, read_timeout: float, sample_rows: int | None
+) -> tuple[ScanConfig, list[str]]:
+    """The re-scan's settings: the earlier scan's (its report's ``options``: sampling bounds,
+    default credentials, disabled rules), so a finding is compared like with like; the
+    timeouts and an explicit ``--sample-rows`` are this command's."""
+    from leakmap.services.base import ScanConfig
+
+    base = ScanConfig()
+
+    def number(key: str, default: int) -> int:
+        value = earlier.get(key)
+        return (
+            value
+            if isinstance(value, int) and not isinstance(value, bool) and value >= 0
+            else default
+        )
+
+    rows = sample_rows if sample_rows is not None else number("sample_rows", base.sample_rows)
+    disabled = [str(r) for r in earlier.get("disabled_rules") or [] if isinstance(r, str)]
+    config = ScanConfig(
+        sample_rows=rows,
+        connect_timeout=timeout,
+        read_timeout=read_timeout,
+        max_resources=number("max_resources", base.max_resources),
+        max_sampled=number("max_sampled", base.max_sampled),
+        try_default_credentials=earlier.get("try_default_credentials") is True,
+    )
+    return config, disabled
+
+
+def rescan(
+    targets: list[ListedPort],
+    config: ScanConfig,
+    endpoint_timeout: float,
+    disabled: Sequence[str] = (),
+) -> ScanSummary:
     """Scan exactly these endpoints (host, address, port), nothing else."""
     from leakmap.inputs import listed_targets
     from leakmap.pipeline import Pipeline, ScanSummary
@@ -105,7 +148,10 @@ def rescan(targets: list[ListedPort], config: ScanConfig, endpoint_timeout: floa
     if targets:
         classes = load_services()
         pipeline = Pipeline.create(
-            [cls() for cls in classes.values()], config, endpoint_timeout=endpoint_timeout
+            [cls() for cls in classes.values()],
+            config,
+            endpoint_timeout=endpoint_timeout,
+            disabled=disabled,
         )
         ports = parse_ports(None, defaults=default_ports(classes), services={})
         target_set = TargetSet(tuple(listed_targets(targets)), parse_exclusions([]))

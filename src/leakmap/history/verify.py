@@ -6,7 +6,9 @@ finding ``fixed``, ``open`` or ``unknown``.
 * ``fixed``: the endpoint was assessed again, its access state was decided (``none`` or
   ``required``) and the finding is gone;
 * ``unknown``: the endpoint did not answer, was not recognised, timed out, or its access
-  state is ``unknown`` — never counted as fixed.
+  state is ``unknown`` — never counted as fixed. So is an accepted default credential
+  (``*.default-credential``) that the re-scan did not try (it re-uses the earlier scan's
+  settings; a report older than its ``options`` field says nothing of them).
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class Recheck:
             (f.host.lower(), f.port) for f in now.findings if f.rule == INCOMPLETE_RULE
         }
         self.auth = {(s.host.lower(), s.port): s.auth for s in now.services}
+        self.tried_defaults = now.options.get("try_default_credentials") is True
 
     def gone(self, finding: Finding) -> str:
         """``fixed`` when the endpoint was assessed and decided, ``unknown`` otherwise.
@@ -68,6 +71,8 @@ class Recheck:
         if auth is AuthState.UNKNOWN or key in self.incomplete:
             return "unknown"
         if finding.resource is not None and auth is AuthState.NONE:
+            return "unknown"
+        if finding.rule.endswith(".default-credential") and not self.tried_defaults:
             return "unknown"
         return "fixed"
 

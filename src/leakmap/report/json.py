@@ -106,6 +106,7 @@ def build_document(summary: ScanSummary) -> dict[str, Any]:
         "findings": [finding_dict(f) for f in findings],
         "open_ports": [open_port_dict(p) for p in summary.open_ports],
         "notes": list(summary.notes),
+        "options": dict(summary.options),
         "stats": {
             "ports_checked": summary.ports_checked,
             "ports_open": summary.ports_open,

@@ -54,6 +54,8 @@ class ScanResult:
     notes: list[str] = field(default_factory=list)
     schema: str = ""
     document: dict[str, Any] = field(default_factory=dict)
+    #: the scan's settings (``options``; empty for reports older than the field)
+    options: dict[str, Any] = field(default_factory=dict)
 
     def report(self, scope: str = "") -> Report:
         return scan_report(
@@ -131,6 +133,7 @@ def scan_from_document(data: dict[str, Any], source: str = "report") -> ScanResu
         notes=notes,
         schema=schema,
         document=data,
+        options=dict(data["options"]) if isinstance(data.get("options"), dict) else {},
     )
 
 

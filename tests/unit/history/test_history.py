@@ -132,6 +132,67 @@ def test_verify_status(now: ScanResult, expected: dict[str, str]) -> None:
     assert {f.id: s for s, f in verify_status([OPEN, DATA], now)} == expected
 
 
+DEFAULT_CRED = _finding("postgresql.default-credential")
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        # the re-scan tried the default credentials and none was accepted: fixed
+        ({"try_default_credentials": True}, "fixed"),
+        # it did not try them (or a report without options): the finding cannot be gone
+        ({"try_default_credentials": False}, "unknown"),
+        ({}, "unknown"),
+    ],
+)
+def test_a_default_credential_is_fixed_only_when_tried_again(
+    options: dict[str, object], expected: str
+) -> None:
+    now = _scan([], {8123: AuthState.REQUIRED})
+    now.options = dict(options)
+    assert verify_status([DEFAULT_CRED], now) == [(expected, DEFAULT_CRED)]
+
+
+@pytest.mark.parametrize(
+    ("earlier", "rows", "expected"),
+    [
+        (
+            {
+                "sample_rows": 7,
+                "max_resources": 9,
+                "max_sampled": 3,
+                "try_default_credentials": True,
+                "disabled_rules": ["pii.*"],
+            },
+            None,
+            (7, 9, 3, True, ["pii.*"]),
+        ),
+        # an explicit --sample-rows wins; hostile or missing values fall back to defaults
+        (
+            {"sample_rows": -1, "max_resources": "x", "try_default_credentials": "yes"},
+            5,
+            (5, 50_000, 500, False, []),
+        ),
+        ({}, None, (200, 50_000, 500, False, [])),
+    ],
+)
+def test_verify_rescans_with_the_earlier_scans_settings(
+    earlier: dict[str, object], rows: int | None, expected: tuple[object, ...]
+) -> None:
+    from leakmap.commands.verify import recheck_config
+
+    config, disabled = recheck_config(dict(earlier), 1.0, 2.0, rows)
+    got = (
+        config.sample_rows,
+        config.max_resources,
+        config.max_sampled,
+        config.try_default_credentials,
+        disabled,
+    )
+    assert got == expected
+    assert (config.connect_timeout, config.read_timeout) == (1.0, 2.0)
+
+
 def test_verify_probes_only_the_findings_endpoints() -> None:
     earlier = _scan(
         [OPEN, DATA, OTHER], {8123: AuthState.NONE, 9000: AuthState.NONE, 9009: AuthState.NONE}
