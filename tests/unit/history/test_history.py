@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.unit.report.hostile_scan import hostile_summary
@@ -16,7 +17,7 @@ from tests.unit.report.hostile_scan import hostile_summary
 from leakmap.findings import Finding, Severity
 from leakmap.history.diff import diff_scans
 from leakmap.history.store import HistoryError, HistoryStore, default_db_path, open_history
-from leakmap.history.verify import endpoints, verify_status
+from leakmap.history.verify import endpoints, verify_document, verify_status
 from leakmap.report.json import build_document
 from leakmap.report.load import ScanResult, scan_from_document
 from leakmap.services.base import AuthState, ServiceReport, Transport
@@ -222,6 +223,40 @@ def _leakmap(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _validator(name: str) -> Any:
+    """A validator for a published schema (``report/schema/NAME.json``), the others
+    registered so that the ``$ref`` between the files resolve as they would for a user."""
+    from importlib import resources
+
+    import jsonschema
+    from referencing import Registry, Resource
+
+    base = resources.files("leakmap.report").joinpath("schema")
+    loaded = {
+        n: json.loads(base.joinpath(f"{n}.json").read_text("utf-8"))
+        for n in ("scan-2", "verify-1", "diff-1")
+    }
+    for schema in loaded.values():
+        jsonschema.Draft202012Validator.check_schema(schema)
+    registry: Registry[Any] = Registry().with_resources(
+        (str(s["$id"]), Resource.from_contents(s)) for s in loaded.values()
+    )
+    return jsonschema.Draft202012Validator(loaded[name], registry=registry)
+
+
+def test_verify_document_follows_its_schema() -> None:
+    now = _scan([OPEN], {8123: AuthState.NONE})
+    document = verify_document(verify_status([OPEN, DATA, DEFAULT_CRED], now), "before.json")
+    _validator("verify-1").validate(document)
+    assert document["summary"] == {"open": 1, "unknown": 2, "fixed": 0}
+    # the schema has teeth: a status from diff, or a finding without its id, is refused
+    bad = json.loads(json.dumps(document))
+    bad["findings"][0]["status"] = "new"
+    assert list(_validator("verify-1").iter_errors(bad))
+    del document["findings"][1]["id"]
+    assert list(_validator("verify-1").iter_errors(document))
+
+
 def test_cli_history_diff_and_export(tmp_path: Path) -> None:
     db = tmp_path / "h.sqlite3"
     with HistoryStore(db) as store:
@@ -235,6 +270,7 @@ def test_cli_history_diff_and_export(tmp_path: Path) -> None:
     assert "\x1b" not in text and f"{first}  scan" in text.replace("    ", " ")
     diff = _leakmap("diff", str(first), str(second), "--db", str(db), "--format", "json")
     assert diff.returncode == 0, diff.stderr
+    _validator("diff-1").validate(json.loads(diff.stdout))
     statuses = sorted(f["status"] for f in json.loads(diff.stdout)["findings"])
     # kept: the data finding; gone: open-access at an assessed endpoint (fixed) and the CVE
     # finding on [::1]:9000, an endpoint the second run does not have (unknown)
