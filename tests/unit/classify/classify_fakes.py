@@ -48,6 +48,7 @@ _CHARSETS = {
     "w": _ALNUM + "_-",
     "b64": _ALNUM + "+/",
     "b32": "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567",
+    "b32l": "abcdefghijklmnopqrstuvwxyz234567",
     "age": "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L",
     "upd": string.ascii_uppercase + string.digits,
     "lod": string.ascii_lowercase + string.digits,
