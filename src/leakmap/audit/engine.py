@@ -35,7 +35,7 @@ from leakmap.audit.model import (
 from leakmap.audit.parsers import clickhouse, compose, dotenv, helm, kubernetes, terraform
 from leakmap.audit.parsers.common import read_text
 from leakmap.audit.rules import RULES
-from leakmap.classify.suppress import Suppression
+from leakmap.classify.suppress import Baseline, Suppression
 from leakmap.files import InputError, expand
 from leakmap.findings import Severity
 
@@ -149,11 +149,17 @@ def _suppress(findings: list[AuditFinding], suppression: Suppression) -> list[Au
 
 
 def audit_paths(
-    paths: Sequence[str], *, skip_other: bool = False, inline_allow: bool = True
+    paths: Sequence[str],
+    *,
+    skip_other: bool = False,
+    inline_allow: bool = True,
+    baseline: Baseline = frozenset(),
 ) -> AuditResult:
     """Audit files and directories; see the module docstring for what is an error.
     ``skip_other``: a named file no parser takes is ignored (pre-commit passes every
-    matching file name) instead of being an error."""
+    matching file name) instead of being an error. ``baseline``: the (path, rule, evidence)
+    keys of known findings (:func:`leakmap.classify.suppress.load_baseline`), dropped and
+    counted as suppressed like those under a ``leakmap:allow`` marker."""
     result = AuditResult()
     seen: set[str] = set()
     # Main ClickHouse configs first: the files they merge or include are then known.
@@ -190,8 +196,8 @@ def audit_paths(
         result.files.append(file_result)
         result.findings += _findings(parser, doc, display, file_result)
     found = _dedupe(result.findings)
-    if inline_allow:
-        kept = _suppress(found, Suppression(inline_allow=True))
+    if inline_allow or baseline:
+        kept = _suppress(found, Suppression(inline_allow=inline_allow, baseline=baseline))
         result.suppressed = len(found) - len(kept)
         found = kept
     result.findings = _sorted(found)

@@ -69,9 +69,11 @@ class Suppression:
         return None
 
 
-def load_baseline(path: Path, schema: str = SCHEMA) -> Baseline:
-    """The (path, rule, redacted) keys of an earlier jsonl output or json document (whose
-    ``schema`` field is ``schema``): findings with those keys are known.
+def load_baseline(path: Path, schema: str = SCHEMA, value: str = "redacted") -> Baseline:
+    """The (path, rule, VALUE) keys of an earlier jsonl output or json document (whose
+    ``schema`` field is ``schema``): findings with those keys are known. ``value`` names
+    the masked field that tells one finding from another on the same path and rule
+    (classify's ``redacted``, audit's ``evidence``); line numbers are not part of the key.
 
     Raises InputError for a file that cannot be read or is not such an output."""
     try:
@@ -100,8 +102,8 @@ def load_baseline(path: Path, schema: str = SCHEMA) -> Baseline:
                 raise InputError(f"baseline {path}: line {n} is not JSON") from None
     keys: set[tuple[str, str, str]] = set()
     for n, rec in enumerate(records, 1):
-        fields = [rec.get(k) for k in ("path", "rule", "redacted")] if isinstance(rec, dict) else []
+        fields = [rec.get(k) for k in ("path", "rule", value)] if isinstance(rec, dict) else []
         if len(fields) != 3 or not all(isinstance(v, str) for v in fields):
-            raise InputError(f"baseline {path}: finding {n} has no path, rule and redacted")
+            raise InputError(f"baseline {path}: finding {n} has no path, rule and {value}")
         keys.add((str(fields[0]), str(fields[1]), str(fields[2])))
     return frozenset(keys)

@@ -5,6 +5,7 @@ Examples::
     leakmap audit /etc/clickhouse-server            # config.xml + config.d/ + users.xml + users.d/
     leakmap audit deploy/ --format sarif -o audit.sarif
     leakmap audit docker-compose.yml k8s/ values.yaml .env main.tf --fail-on critical
+    leakmap audit deploy/ --baseline known.json     # only findings not in an earlier json/jsonl
 
 Exit codes: 0 no finding reached ``--fail-on`` (default ``high``), 1 one did, 2 bad input
 (a path that does not exist, a named file that does not parse or that no parser takes,
@@ -14,6 +15,7 @@ note and the other files are still audited.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -55,20 +57,35 @@ def audit_command(
             help="Honour 'leakmap:allow[=RULE-GLOB,...]' comments on a finding's line.",
         ),
     ] = True,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline",
+            help="An earlier audit --format json or jsonl: its findings (same path, rule and "
+            "evidence; lines may move) are known and not reported again.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Audit configuration for exposed data stores, offline.
 
     ClickHouse server configs, docker-compose files, Kubernetes manifests, Helm values,
     .env files and Terraform."""
     from leakmap.audit.engine import AuditResult, audit_paths, fails
-    from leakmap.audit.report import audit_report
+    from leakmap.audit.report import SCHEMA, audit_report
+    from leakmap.classify.suppress import load_baseline
     from leakmap.commands.scan import parse_fail_on
     from leakmap.report.console import sanitize
 
     result = AuditResult()
 
     def build() -> Report:
-        found = audit_paths(paths, skip_other=skip_other, inline_allow=inline_allow)
+        known = (
+            load_baseline(baseline, schema=SCHEMA, value="evidence")
+            if baseline is not None
+            else frozenset()
+        )
+        found = audit_paths(paths, skip_other=skip_other, inline_allow=inline_allow, baseline=known)
         result.findings, result.files, result.notes = found.findings, found.files, found.notes
         result.suppressed = found.suppressed
         return audit_report(found)

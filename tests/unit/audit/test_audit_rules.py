@@ -332,3 +332,39 @@ def test_yaml_config_with_an_explicit_root_key(tmp_path: Path) -> None:
     )
     result = audit_paths([str(tmp_path)])
     assert {(f.rule, f.line) for f in result.findings} == {("clickhouse-config.listen-wildcard", 2)}
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_baseline_drops_known_findings_and_keeps_new_ones(tmp_path: Path, fmt: str) -> None:
+    """An earlier json or jsonl output is a baseline: the same findings (lines moved) are
+    suppressed and counted; a new finding is still reported. Mutant caught: a baseline that
+    is read but not applied leaves the known findings (exit 1, count unchanged)."""
+    compose = (FIXTURES / "compose-bad" / "docker-compose.yml").read_text(encoding="utf-8")
+    target = tmp_path / "deploy" / "docker-compose.yml"
+    target.parent.mkdir()
+    target.write_text(compose, encoding="utf-8")
+    known = tmp_path / f"known.{fmt}"
+    code, out, _ = _cli(str(target.parent), "-f", fmt, "-o", str(known))
+    assert code == 1 and known.stat().st_size > 0
+    total = len(BAD["compose-bad"])
+    # the same file, every line moved down by two comment lines: nothing new
+    target.write_text("# moved\n# down\n" + compose, encoding="utf-8")
+    code, out, err = _cli(str(target.parent), "-f", "json", "--baseline", str(known))
+    doc = json.loads(out)
+    assert (code, doc["findings"], doc["summary"]["suppressed"]) == (0, [], total), err
+    # a new finding: a second ClickHouse service publishing its native port
+    extra = '  extra:\n    image: clickhouse/clickhouse-server\n    ports:\n      - "9000:9000"\n'
+    target.write_text(compose.rstrip("\n") + "\n" + extra, encoding="utf-8")
+    code, out, _ = _cli(str(target.parent), "-f", "json", "--baseline", str(known))
+    doc = json.loads(out)
+    assert code == 1 and doc["summary"]["suppressed"] == total
+    assert [f["evidence"] for f in doc["findings"]] == [
+        "extra: ports: 9000:9000 (ClickHouse native)"
+    ]
+
+
+def test_a_baseline_that_is_not_an_audit_output_is_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"path": "a", "rule": "r"}\n', encoding="utf-8")
+    code, _, err = _cli(str(FIXTURES / "compose-bad"), "--baseline", str(bad))
+    assert code == 2 and "has no path, rule and evidence" in err
