@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from leakmap.errors import ProbeError
 from leakmap.net.bounded import Network
+from leakmap.sanitize import sanitize
 from leakmap.services.base import AuthState, ScanConfig
-from leakmap.services.clickhouse.codes import clean_text, parse_error, parse_version
+from leakmap.services.clickhouse.codes import parse_error, parse_version
 from leakmap.services.clickhouse.fingerprint import classify_http_answer, mysql_greeting
 from leakmap.services.clickhouse.http import to_rows
 from leakmap.services.clickhouse.native import (
@@ -159,7 +160,7 @@ def test_error_text_and_version(text: str, header: str | None, limit: int) -> No
     if err is not None:
         assert not CONTROL & set(err.message)
     parse_version(text)
-    cleaned = clean_text(text, limit)
+    cleaned = sanitize(text, limit)
     assert not CONTROL & set(cleaned) and len(cleaned) <= max(limit, 1)
 
 

@@ -7,7 +7,6 @@ import pytest
 from leakmap.services.base import AuthState
 from leakmap.services.clickhouse.codes import (
     auth_from_code,
-    clean_text,
     extract_version,
     parse_error,
     parse_version,
@@ -118,10 +117,6 @@ def test_parse_version(text: str, parsed: tuple[int, ...] | None) -> None:
 )
 def test_extract_version(text: str, version: str | None) -> None:
     assert extract_version(text) == version
-
-
-def test_clean_text_caps_and_strips() -> None:
-    assert clean_text("a\x1b[2Jb" + "x" * 500, 20) == "a\\x1b[2Jb" + "x" * 10 + "…"
 
 
 FIX_2023_47118 = ("23.10.2.13", "23.9.4.11", "23.8.6.16", "23.3.16.7")

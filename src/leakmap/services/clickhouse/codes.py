@@ -25,7 +25,6 @@ __all__ = [
     "AUTH_CODES",
     "ChError",
     "auth_from_code",
-    "clean_text",
     "extract_version",
     "parse_error",
     "parse_version",
@@ -71,11 +70,6 @@ class ChError:
     name: str
     message: str
     version: str | None = None
-
-
-def clean_text(text: str, limit: int = 300) -> str:
-    """:func:`leakmap.sanitize.sanitize` capped at ``limit`` (300): the name older callers use."""
-    return sanitize(text, limit)
 
 
 def extract_version(text: str) -> str | None:

@@ -54,8 +54,9 @@ from dataclasses import dataclass, field
 
 from leakmap.errors import ProbeError, ProtocolError, ResponseTooLarge
 from leakmap.net.bounded import Network
+from leakmap.sanitize import sanitize
 from leakmap.services.base import AuthState, ScanConfig
-from leakmap.services.clickhouse.codes import ChError, clean_text, extract_version
+from leakmap.services.clickhouse.codes import ChError, extract_version
 from leakmap.services.clickhouse.http import QUERY_ID_PREFIX, refused_settings, safe_settings
 from leakmap.services.clickhouse.native import (
     NativeException,
@@ -341,7 +342,7 @@ class _Columns:
         fixed = _strip_wrapper(t, "FixedString")
         if fixed is not None:
             if not re.fullmatch(r"[0-9]{1,7}", fixed) or not 0 < int(fixed) <= 1 << 20:
-                raise UnsupportedType(f"FixedString({clean_text(fixed, 20)})")
+                raise UnsupportedType(f"FixedString({sanitize(fixed, 20)})")
             size = int(fixed)
             raw = await s.exactly(size * n)
             return [raw[i * size : (i + 1) * size].decode("utf-8", "replace") for i in range(n)]
@@ -392,7 +393,7 @@ class _Columns:
                 names = {int(v): k for k, v in _ENUM_ITEM.findall(body)}
                 raw = await s.exactly(size * n)
                 return [names.get(struct.unpack_from(fmt, raw, size * i)[0], "?") for i in range(n)]
-        raise UnsupportedType(f"column type {clean_text(t, 80)}")
+        raise UnsupportedType(f"column type {sanitize(t, 80)}")
 
 
 @dataclass(slots=True)
@@ -688,7 +689,7 @@ def _ch_error(exc: NativeException) -> ChError:
     name = exc.name.removeprefix("DB::")
     return ChError(
         code=exc.code,
-        name="" if name == "Exception" else clean_text(name, 60),
-        message=clean_text(exc.message),
+        name="" if name == "Exception" else sanitize(name, 60),
+        message=sanitize(exc.message, 300),
         version=extract_version(exc.message[:4096]),
     )

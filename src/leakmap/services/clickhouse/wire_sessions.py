@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 
 from leakmap.errors import ResponseTooLarge
 from leakmap.net.bounded import Network
+from leakmap.sanitize import sanitize
 from leakmap.services.base import ScanConfig
-from leakmap.services.clickhouse.codes import ChError, clean_text, extract_version, parse_error
+from leakmap.services.clickhouse.codes import ChError, extract_version, parse_error
 from leakmap.services.clickhouse.http import refused_settings, safe_settings
 from leakmap.services.clickhouse.query import Rows
 from leakmap.services.mysql.wire import MysqlClient
@@ -151,7 +152,7 @@ class ChOverMysql(_WireSession):
         err = login.error
         if err is None:
             return ChError(code=0, name="", message="a password is required")
-        return ChError(err.code, "", clean_text(err.message), extract_version(err.message))
+        return ChError(err.code, "", sanitize(err.message, 300), extract_version(err.message))
 
     async def _run(
         self, statement: str, max_rows: int, limit: int | None
@@ -165,7 +166,7 @@ class ChOverMysql(_WireSession):
         error = None
         if res.error is not None:
             msg = res.error.message
-            error = ChError(res.error.code, "", clean_text(msg), extract_version(msg))
+            error = ChError(res.error.code, "", sanitize(msg, 300), extract_version(msg))
         return res.columns, res.rows, res.truncated, error
 
     async def close(self) -> None:
@@ -196,7 +197,7 @@ class ChOverPostgres(_WireSession):
             return ChError(code=194, name="", message="a password is requested")
         text = login.error.message if login.error else ""
         parsed = parse_error(text)
-        return parsed or ChError(code=0, name="", message=clean_text(text))
+        return parsed or ChError(code=0, name="", message=sanitize(text, 300))
 
     async def _run(
         self, statement: str, max_rows: int, limit: int | None
@@ -210,7 +211,7 @@ class ChOverPostgres(_WireSession):
         error = None
         if res.error is not None:
             error = parse_error(res.error.message) or ChError(
-                code=0, name="", message=clean_text(res.error.message)
+                code=0, name="", message=sanitize(res.error.message, 300)
             )
             # ClickHouse ends the session after an error: log in again next time
             await self.close()
