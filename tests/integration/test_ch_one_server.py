@@ -22,7 +22,7 @@ from leakmap.services.base import OpenPort, ScanConfig, ScanContext, ServiceResu
 from leakmap.services.clickhouse.plugin import ClickHouse
 
 from .ch_tls import TlsTerminator, openssl_available
-from .test_scan_cli import FAST, leakmap_scan
+from .test_scan_cli import FAST, leakmap_scan, validate_lines
 
 
 @pytest.fixture(scope="module")
@@ -83,3 +83,23 @@ def test_cli_links_the_native_endpoint_to_the_http_one(server: ClickHouseInstanc
     for note in native["notes"] + http["notes"]:
         for other in ("8443", "9440", "9004", "9005"):
             assert other not in note or other in scanned, note
+
+
+def test_jsonl_summary_carries_the_endpoint_links(server: ClickHouseInstance) -> None:
+    """A JSON-lines consumer learns the link too: the summary line lists the native endpoint
+    with the HTTP one that carries its resources (decided once both are in)."""
+    ports = f"{server.http_port},{server.native_port}"
+    run = leakmap_scan(server.ip, "--ports", ports, "--format", "jsonl", *FAST)
+    assert run.code == 0, run.stderr
+    lines = validate_lines(run.stdout)
+    summary = lines[-1]
+    assert summary["type"] == "summary"
+    assert summary["links"] == [
+        {
+            "host": server.ip,
+            "ip": server.ip,
+            "port": server.native_port,
+            "service": "clickhouse",
+            "resources_at": f"{server.ip}:{server.http_port}",
+        }
+    ]

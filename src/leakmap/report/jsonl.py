@@ -8,7 +8,10 @@ Every line carries ``"schema": "leakmap.scan/2"`` and a ``"type"`` discriminator
 ``finding``    each of that service's findings, right after it (most severe first)
 ``open_port``  an open port no plugin recognised (``host``, ``ip``, ``port``)
 ``note``       a warning (a name that did not resolve, a contained plugin error, ...)
-``summary``    last line: ``finished``, counts of services and findings, per severity
+``summary``    last line: ``finished``, counts of services and findings, per severity,
+               and ``links``: the endpoints whose resources another endpoint of the same
+               server carries (``resources_at``; decided once every endpoint is in, so a
+               ``service`` line written earlier may not have it yet)
 =============  =====================================================================
 
 Each line validates against ``#/$defs/jsonlLine`` of ``schema/scan-2.json``. Lines are
@@ -69,5 +72,16 @@ class JsonlWriter:
                 "severities": severity_counts(findings),
                 "ports_checked": summary.ports_checked,
                 "ports_open": summary.ports_open,
+                "links": [
+                    {
+                        "host": s.host,
+                        "ip": s.ip,
+                        "port": s.port,
+                        "service": s.service,
+                        "resources_at": s.resources_at,
+                    }
+                    for s in summary.services
+                    if s.resources_at is not None
+                ],
             },
         )
