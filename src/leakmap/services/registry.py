@@ -39,6 +39,7 @@ def builtin_services() -> dict[str, type[Service]]:
     from leakmap.services.postgresql.plugin import PostgreSQL
     from leakmap.services.prometheus.plugin import Prometheus
     from leakmap.services.qdrant.plugin import Qdrant
+    from leakmap.services.ray.plugin import Ray
     from leakmap.services.redis.plugin import Redis
 
     # the MySQL plugin (leakmap.services.mysql.plugin) is not built in yet: with it, the
@@ -59,6 +60,7 @@ def builtin_services() -> dict[str, type[Service]]:
         Ollama,
         OpenAiCompatible,
         Qdrant,
+        Ray,
     ]
     return {p.name: p for p in plugins}
 

@@ -14,9 +14,14 @@ people leave them; ``.planted`` maps a label to the raw value (tests look for it
                   internal host; no master key / a random one (``.token``).
 ``prometheus_open`` / ``prometheus_auth``  a scrape config with a key in ``params`` and an
                   internal host as target (bcrypt basic auth on the second).
+``ray_open`` / ``ray_token``  a Ray head node without / with token authentication (``.token``);
+                  the fixture (the cluster's owner) submits one job whose entrypoint holds a
+                  Hugging Face token and whose runtime_env holds an OpenAI key, and waits for
+                  it to finish: the scanner itself never submits anything.
 
 Start times (this machine, 2 cores): Jupyter 2-5 s, MLflow 13-30 s, Chroma 1 s, Prometheus
-0.4 s, LiteLLM 14-23 s (both started side by side); venvs are built once by
+0.4 s, LiteLLM 14-23 s (both started side by side), Ray 6-12 s each plus 5-10 s for the
+seeded job (both side by side); venvs are built once by
 ``python -m tests.venvs ensure`` (65-95 s each, cached).
 """
 
@@ -29,6 +34,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -39,6 +45,7 @@ from . import servers
 from .netns import netns_available
 from .servers import Started
 
+T = TypeVar("T")
 _HOSTS = ("db-primary.corp.internal", "vault-0.infra.internal", "pg-replica-2.prod.internal")
 
 
@@ -65,6 +72,36 @@ def _session(make: Callable[[], Seeded]) -> Iterator[Seeded]:
         yield seeded
     finally:
         seeded.started.stop()
+
+
+def _seeded(
+    started: Started, seed: Callable[[Started, random.Random], dict[str, str]], n: int
+) -> Seeded:
+    """``started`` seeded with ``seed`` (random.Random(n)); stopped if seeding fails."""
+    try:
+        return Seeded(started, seed(started, random.Random(n)))
+    except BaseException:
+        started.stop()
+        raise
+
+
+def _pair(make: Callable[[T], Seeded], first: T, second: T) -> Iterator[tuple[Seeded, Seeded]]:
+    """Two servers made side by side (heavy ones take 15-30 s each on two cores), both
+    stopped at the end - and the one that started when the other failed."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(make, first), pool.submit(make, second)]
+    try:
+        pair = (futures[0].result(), futures[1].result())
+    except BaseException:
+        for future in futures:
+            if future.exception() is None:
+                future.result().started.stop()
+        raise
+    try:
+        yield pair
+    finally:
+        for seeded in pair:
+            seeded.started.stop()
 
 
 def _chat_export(rng: random.Random) -> str:
@@ -166,27 +203,9 @@ def _mlflow_pair(lab_seed: int) -> Iterator[tuple[Seeded, Seeded]]:
     _require("mlflow", "mlflow")
 
     def make(auth: bool) -> Seeded:
-        started = servers.mlflow(auth=auth)
-        try:
-            return Seeded(started, mlflow_seed(started, random.Random(lab_seed + 201 + auth)))
-        except BaseException:
-            started.stop()
-            raise
+        return _seeded(servers.mlflow(auth=auth), mlflow_seed, lab_seed + 201 + auth)
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = [pool.submit(make, False), pool.submit(make, True)]
-    try:
-        pair = (futures[0].result(), futures[1].result())
-    except BaseException:
-        for future in futures:
-            if future.exception() is None:
-                future.result().started.stop()
-        raise
-    try:
-        yield pair
-    finally:
-        for seeded in pair:
-            seeded.started.stop()
+    yield from _pair(make, False, True)
 
 
 @pytest.fixture(scope="session")
@@ -327,20 +346,7 @@ def _litellm_pair(lab_seed: int) -> Iterator[tuple[Seeded, Seeded]]:
     def make(key: str) -> Seeded:
         return Seeded(servers.litellm(config=config, key=key), dict(planted))
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = [pool.submit(make, ""), pool.submit(make, "sk-" + secrets.token_hex(24))]
-    try:
-        pair = (futures[0].result(), futures[1].result())
-    except BaseException:
-        for future in futures:
-            if future.exception() is None:
-                future.result().started.stop()
-        raise
-    try:
-        yield pair
-    finally:
-        for seeded in pair:
-            seeded.started.stop()
+    yield from _pair(make, "", "sk-" + secrets.token_hex(24))
 
 
 @pytest.fixture(scope="session")
@@ -351,3 +357,57 @@ def litellm_open(_litellm_pair: tuple[Seeded, Seeded]) -> Seeded:
 @pytest.fixture(scope="session")
 def litellm_key(_litellm_pair: tuple[Seeded, Seeded]) -> Seeded:
     return _litellm_pair[1]
+
+
+def ray_jobs(started: Started) -> list[str]:
+    """The submission ids the Jobs API lists (the owner's view, with the token if any)."""
+    headers = {"Authorization": f"Bearer {started.token}"} if started.token else {}
+    resp = httpx.get(started.url + "/api/jobs/", headers=headers, trust_env=False, timeout=30)
+    return sorted(str(j.get("submission_id") or j.get("job_id")) for j in resp.json())
+
+
+def ray_seed(started: Started, rng: random.Random) -> dict[str, str]:
+    """One finished job: a token on its command line, a key in its runtime_env."""
+    hf_token = fake_secret(rng, "huggingface").value
+    openai_key = fake_secret(rng, "openai").value
+    headers = {"Authorization": f"Bearer {started.token}"} if started.token else {}
+    job = {
+        "entrypoint": f"echo finetune --base llama-3 --hf-token {hf_token}",
+        "runtime_env": {"env_vars": {"OPENAI_API_KEY": openai_key, "EPOCHS": "3"}},
+        "metadata": {"team": "ml-platform"},
+    }
+    with httpx.Client(base_url=started.url, headers=headers, timeout=30, trust_env=False) as c:
+        deadline = time.monotonic() + 120
+        while c.get("/api/version").status_code != 200:  # the job module starts last
+            if time.monotonic() > deadline:
+                raise RuntimeError("ray: the Jobs API did not come up in 120 s")
+            time.sleep(0.25)
+        sid = c.post("/api/jobs/", json=job).raise_for_status().json()["submission_id"]
+        status = ""
+        while status not in ("SUCCEEDED", "FAILED", "STOPPED"):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"ray: the seeded job did not finish ({status})")
+            time.sleep(0.25)
+            status = c.get(f"/api/jobs/{sid}").raise_for_status().json()["status"]
+    return {"hf_token": hf_token, "openai_key": openai_key, "submission_id": sid}
+
+
+@pytest.fixture(scope="session")
+def _ray_pair(lab_seed: int) -> Iterator[tuple[Seeded, Seeded]]:
+    """Both Ray head nodes, started side by side, each with its seeded job."""
+    _require("ray", "ray")
+
+    def make(token: str) -> Seeded:
+        return _seeded(servers.ray(token=token), ray_seed, lab_seed + 601 + bool(token))
+
+    yield from _pair(make, "", secrets.token_hex(24))
+
+
+@pytest.fixture(scope="session")
+def ray_open(_ray_pair: tuple[Seeded, Seeded]) -> Seeded:
+    return _ray_pair[0]
+
+
+@pytest.fixture(scope="session")
+def ray_token(_ray_pair: tuple[Seeded, Seeded]) -> Seeded:
+    return _ray_pair[1]

@@ -140,6 +140,7 @@ class NetnsServer:
     ``argv`` and ``env`` may use ``{dir}`` (the server's own temp dir), ``{port}`` and ``{ip}``
     (the outside address, e.g. for a Host-header allow-list).
     ``ready`` is an HTTP path polled until it answers with a status below 500.
+    ``stop_grace``: seconds between SIGTERM and SIGKILL when stopping.
     """
 
     def __init__(
@@ -152,6 +153,7 @@ class NetnsServer:
         ready: str = "/",
         ready_timeout: float = 180.0,
         prepare: Callable[[Path], None] | None = None,
+        stop_grace: float = 15.0,
     ) -> None:
         self.name = name
         self.port = port
@@ -170,6 +172,7 @@ class NetnsServer:
         self.ready_timeout = ready_timeout
         self.start_seconds = 0.0
         self._prepare = prepare
+        self.stop_grace = stop_grace
         self._proc: subprocess.Popen[bytes] | None = None
         self._relay_thread: threading.Thread | None = None
         self._netns: str | None = None
@@ -270,7 +273,7 @@ class NetnsServer:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
             try:
-                proc.wait(timeout=15)
+                proc.wait(timeout=self.stop_grace)
             except subprocess.TimeoutExpired:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)

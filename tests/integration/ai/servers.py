@@ -14,6 +14,11 @@ attributes of the returned :class:`Started`. Programs come from cached venvs
                              that master key (without: the weak-key override is set).
 ``prometheus(auth=...)``     Debian's prometheus with a scrape config the test writes; with
                              ``auth`` a ``--web.config.file`` with a bcrypt basic-auth user.
+``ray(token=...)``           a Ray head node with its dashboard (``ray start --head --block``);
+                             with ``token`` ``RAY_AUTH_MODE=token`` and that token. Ray probes
+                             a public resolver to find its address even when told it: the
+                             namespace is what keeps it on loopback. Stopped by pid (never
+                             ``ray stop``, which kills Ray processes machine-wide).
 """
 
 from __future__ import annotations
@@ -33,7 +38,16 @@ with warnings.catch_warnings():
 
 from .netns import NetnsServer
 
-__all__ = ["Started", "chroma", "jupyter", "litellm", "mlflow", "program", "prometheus"]
+__all__ = [
+    "Started",
+    "chroma",
+    "jupyter",
+    "litellm",
+    "mlflow",
+    "program",
+    "prometheus",
+    "ray",
+]
 
 PROMETHEUS = "/usr/bin/prometheus"
 
@@ -219,3 +233,21 @@ def litellm(*, config: str, key: str = "") -> Started:
         "litellm", argv, port=4000, env=env, ready="/health/liveliness", prepare=prepare
     )
     return Started(server.start(), token=key or None)
+
+
+def ray(*, token: str = "") -> Started:
+    exe = program("ray", "ray")
+    assert exe, "ray venv missing"
+    argv = [exe, "start", "--head", "--block", "--disable-usage-stats"]
+    argv += ["--node-ip-address", "127.0.0.1", "--port", "6390", "--num-cpus", "1"]
+    argv += ["--include-dashboard", "true", "--dashboard-host", "127.0.0.1"]
+    argv += ["--dashboard-port", "{port}", "--object-store-memory", "100000000"]
+    argv += ["--temp-dir", "{dir}/ray"]
+    env = {"RAY_USAGE_STATS_ENABLED": "0"}
+    if token:
+        env |= {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token}
+    # the namespace is swept with SIGKILL after the grace: Ray's own shutdown takes over 15 s
+    server = NetnsServer(
+        "ray", argv, port=8265, env=env, ready="/api/authentication_mode", stop_grace=3.0
+    )
+    return Started(server.start(), token=token or None)

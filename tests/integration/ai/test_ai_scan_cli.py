@@ -1,5 +1,5 @@
 """One ``leakmap scan`` across every AI-stack server (open and protected) gives one report
-(ten servers: Jupyter, MLflow, Chroma, Prometheus, LiteLLM)."""
+(twelve servers: Jupyter, MLflow, Chroma, Prometheus, LiteLLM, Ray), and adds no Ray job."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import jsonschema
 
 from leakmap.report.json import load_schema
 
-from .conftest import Seeded
+from .conftest import Seeded, ray_jobs
 
 
 def test_one_scan_one_report(
@@ -26,6 +26,8 @@ def test_one_scan_one_report(
     prometheus_auth: Seeded,
     litellm_open: Seeded,
     litellm_key: Seeded,
+    ray_open: Seeded,
+    ray_token: Seeded,
 ) -> None:
     servers = {
         "jupyter": (jupyter_open, jupyter_token),
@@ -33,7 +35,9 @@ def test_one_scan_one_report(
         "chroma": (chroma_open, chroma_token),
         "prometheus": (prometheus_open, prometheus_auth),
         "litellm": (litellm_open, litellm_key),
+        "ray": (ray_open, ray_token),
     }
+    jobs_before = ray_jobs(ray_open.started)
     targets = [f"{s.started.ip}:{s.started.port}" for pair in servers.values() for s in pair]
     options = ["--format", "json", "--no-history", "--timeout", "2", "--read-timeout", "10"]
     proc = subprocess.run(
@@ -53,7 +57,8 @@ def test_one_scan_one_report(
         assert (p["service"], p["auth"]) == (name, "required") and p["resources"] == []
     rules = {(f["service"], f["rule"], f["severity"]) for f in doc["findings"]}
     assert ("jupyter", "jupyter.capability.code-execution", "critical") in rules
-    for name in ("jupyter", "mlflow", "chroma", "prometheus"):
+    assert ("ray", "ray.capability.code-execution", "critical") in rules
+    for name in ("jupyter", "mlflow", "chroma", "prometheus", "ray"):
         assert (name, f"{name}.data.secret", "critical") in rules
     assert ("litellm", "litellm.capability.admin", "critical") in rules
     protected_ips = {pair[1].started.ip for pair in servers.values()}
@@ -64,3 +69,4 @@ def test_one_scan_one_report(
             if label in secrets or label == "masked_password":
                 assert value not in proc.stdout + proc.stderr, label
     assert "card was charged twice" not in proc.stdout
+    assert ray_jobs(ray_open.started) == jobs_before, "the scan submitted a Ray job"

@@ -1,0 +1,1 @@
+"""The Ray dashboard plugin (jobs, nodes, code execution through the Jobs API)."""
