@@ -24,6 +24,10 @@ Redis (``leakmap-cancelled-SCAN``, kept a day) makes any worker that takes one o
 later drop it unscanned, so no target is scanned after the user was told the scan ended. The
 same happens when the coordinator is interrupted.
 
+``--rules`` files travel with the shards: the coordinator validates them, then each shard
+carries their text (at most :data:`MAX_RULES_BYTES` in all), and the worker loads them as a
+local scan would, in the same order.
+
 Only JSON crosses the broker (no pickle): shards are lists of hosts and ports, results are
 the same models the JSON report is made of. Sampled data never leaves the worker in the
 clear: findings carry redacted examples only, exactly as in a local report.
@@ -33,10 +37,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncGenerator, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -54,6 +60,7 @@ __all__ = [
     "ShardsMissed",
     "make_app",
     "mask_url",
+    "read_rules",
     "run_distributed",
     "run_worker",
     "shards",
@@ -63,6 +70,8 @@ BROKER_ENV = "LEAKMAP_BROKER"
 TASK_NAME = "leakmap.scan_shard"
 DEFAULT_VISIBILITY_TIMEOUT = 900
 DEFAULT_WORKER_WAIT = 60.0
+#: ``--rules`` text sent with every shard, in all
+MAX_RULES_BYTES = 1024 * 1024
 CANCEL_TTL = 24 * 3600
 
 
@@ -124,6 +133,8 @@ class Shard:
     rate: float | None = None
     #: the scan it belongs to (a cancelled scan's shards are dropped unscanned)
     scan: str = ""
+    #: ``--rules`` files: [name, YAML text] in load order
+    rules: list[list[str]] = field(default_factory=list)
 
     def payload(self) -> dict[str, Any]:
         return asdict(self)
@@ -182,11 +193,23 @@ def _result_from(payload: dict[str, Any]) -> ServiceResult:
 
 
 async def _run_shard(payload: dict[str, Any]) -> dict[str, Any]:
+    shard = Shard(**payload)
+    if shard.rules:
+        with tempfile.TemporaryDirectory(prefix="leakmap-rules-") as tmp:
+            paths = []
+            for index, (name, text) in enumerate(shard.rules):
+                path = Path(tmp) / f"{index:03d}-{Path(name).name or 'rules'}"
+                path.write_text(text, encoding="utf-8")
+                paths.append(path)
+            return await _run_shard_with(shard, paths)
+    return await _run_shard_with(shard, [])
+
+
+async def _run_shard_with(shard: Shard, rule_files: list[Path]) -> dict[str, Any]:
     from leakmap.net.portscan import PortScanner
     from leakmap.pipeline import Note, Pipeline, PortChecked, ServiceFound, Unidentified
     from leakmap.services.registry import load_services
 
-    shard = Shard(**payload)
     config = ScanConfig(**shard.config)
     services = [cls() for cls in load_services().values()]
     scanner = PortScanner(
@@ -198,6 +221,7 @@ async def _run_shard(payload: dict[str, Any]) -> dict[str, Any]:
     pipeline = Pipeline.create(
         services,
         config,
+        rule_files=rule_files,
         disabled=shard.disabled_rules,
         endpoint_timeout=shard.endpoint_timeout,
         scanner=scanner,
@@ -273,6 +297,23 @@ class Patience:
     check_every: float = 2.0
 
 
+def read_rules(paths: Sequence[Path]) -> list[tuple[str, str]]:
+    """The ``--rules`` files as (name, text) to send with the shards (they were validated
+    already); :class:`UsageError` when they exceed :data:`MAX_RULES_BYTES` together."""
+    out: list[tuple[str, str]] = []
+    total = 0
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        total += len(text.encode("utf-8"))
+        if total > MAX_RULES_BYTES:
+            raise UsageError(
+                f"--rules with --distributed: the files exceed {MAX_RULES_BYTES // 1024} KiB "
+                "together (every shard carries them)"
+            )
+        out.append((path.name, text))
+    return out
+
+
 def check_broker(app: Any, broker: str, timeout: float = 5.0) -> None:
     """Raise :class:`BrokerError` (password masked) when the broker does not answer."""
     try:
@@ -301,6 +342,7 @@ async def run_distributed(
     poll: float = 0.2,
     patience: Patience | None = None,
     visibility_timeout: int = DEFAULT_VISIBILITY_TIMEOUT,
+    rules: Sequence[tuple[str, str]] = (),
 ) -> AsyncGenerator[Any, None]:
     """Send the shards, then yield pipeline events as their results come back: ``Note``,
     ``PortChecked`` counts are not replayed; ``ServiceFound`` and ``Unidentified`` once per
@@ -317,7 +359,7 @@ async def run_distributed(
             shards(hosts, shard_size, config, endpoint_timeout, disabled_rules, rate)
         ):
             task_id = f"leakmap-{scan_id}-{index}"
-            shard = replace(shard, scan=scan_id)
+            shard = replace(shard, scan=scan_id, rules=[[n, t] for n, t in rules])
             addresses[task_id] = [str(h["ip"]) for h in shard.hosts]
             pending[task_id] = app.send_task(TASK_NAME, args=[shard.payload()], task_id=task_id)
         yield Note(f"distributed: {len(pending)} shard(s) sent to the workers", level="info")

@@ -420,3 +420,39 @@ def test_all_workers_dead_stalls_out(
     assert scan.returncode == 3, err
     notes = " ".join(json.loads(out)["notes"])
     assert "--stall-timeout" in notes and "shard(s) not scanned" in notes
+
+
+CUSTOM_RULES = """rules:
+- id: custom.chat-service-name
+  category: infrastructure
+  description: the chat service's name in a log row (a rule only this test has)
+  regex: '\\bchat-api\\b'
+"""
+
+
+def test_rule_files_travel_to_the_workers(
+    redis: Redis,
+    workers: Callable[[], list[Worker]],
+    ch_open: ClickHouseInstance,
+    tmp_path: Path,
+) -> None:
+    """--rules with --distributed: the workers classify with the scanning machine's rule
+    file, so the report equals a local scan with it (and holds the custom rule's data)."""
+    rules = tmp_path / "custom.yaml"
+    rules.write_text(CUSTOM_RULES, encoding="utf-8")
+    args = [ch_open.ip, "--ports", str(ch_open.http_port), "--rules", str(rules)]
+    local = leakmap_scan(*args, "--format", "json", *FAST)
+    assert local.code == 0, local.stderr
+    workers()
+    run = leakmap_scan(
+        *args, "--distributed", "--broker", redis.url, "--format", "json", *FAST
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+    assert _essence(run.json()) == _essence(local.json())
+    rules_seen = {
+        d["rule"]
+        for s in run.json()["services"]
+        for r in s["resources"]
+        for d in r["data_findings"]
+    }
+    assert "custom.chat-service-name" in rules_seen

@@ -27,6 +27,7 @@ from leakmap.distributed import (
     ShardsMissed,
     check_broker,
     make_app,
+    read_rules,
     run_distributed,
 )
 from leakmap.errors import UsageError
@@ -378,7 +379,6 @@ def _scan(
         broker = broker or os.environ.get(BROKER_ENV, "")
         _check(bool(broker), f"--distributed needs --broker URL or {BROKER_ENV}")
         _check(input_file is None, "--input cannot be combined with --distributed")
-        _check(not rules, "--rules cannot be combined with --distributed (workers load theirs)")
         _check(shard_size >= 1, "--shard-size must be at least 1")
         _check(visibility_timeout >= 1, "--visibility-timeout must be at least 1 second")
         _check(
@@ -473,6 +473,8 @@ def _scan(
         resolver=dns_resolver,
     )
     pipeline.context.network.limiter = limiter
+    # --distributed: the rule files (validated just now) travel with the shards
+    rule_texts = read_rules(rules) if celery_app is not None else []
 
     err = Console(stderr=True)
     with ExitStack() as stack:
@@ -496,6 +498,7 @@ def _scan(
                 patience=patience,
                 visibility_timeout=visibility_timeout,
                 missed=missed,
+                rules=rule_texts,
             )
         job = run_scan(
             pipeline,
@@ -567,6 +570,7 @@ async def _distributed_events(
     patience: Patience,
     visibility_timeout: int,
     missed: list[int],
+    rules: Sequence[tuple[str, str]],
 ) -> AsyncGenerator[ScanEvent, None]:
     """Resolve here, scan on the workers (see :mod:`leakmap.distributed`); shards given up
     on are counted in ``missed``."""
@@ -586,6 +590,7 @@ async def _distributed_events(
         rate=rate,
         patience=patience,
         visibility_timeout=visibility_timeout,
+        rules=rules,
     ):
         if isinstance(event, ShardsMissed):
             missed.append(event.shards)

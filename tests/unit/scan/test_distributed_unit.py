@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 
 from leakmap.distributed import (
     _host_from,
@@ -69,3 +73,22 @@ def test_results_survive_the_json_round_trip() -> None:
     assert _result_from(_result_payload(result)) == result
     host = ScanHost("a", "127.0.0.1", (1, 2), {})
     assert _host_from(_host_payload(host)) == host
+
+
+def test_rule_files_travel_with_the_shards(tmp_path: Path) -> None:
+    """--rules text rides in the shard payload (JSON) and is bounded in all."""
+    from leakmap.distributed import MAX_RULES_BYTES, Shard, read_rules
+    from leakmap.errors import UsageError
+
+    one = tmp_path / "a.yaml"
+    one.write_text("rules: []\n", encoding="utf-8")
+    two = tmp_path / "b.yaml"
+    two.write_text("rules: [] # second\n", encoding="utf-8")
+    texts = read_rules([one, two])
+    assert texts == [("a.yaml", "rules: []\n"), ("b.yaml", "rules: [] # second\n")]
+    shard = Shard([], {}, 1.0, rules=[list(t) for t in texts])
+    assert Shard(**json.loads(json.dumps(shard.payload()))) == shard
+    big = tmp_path / "big.yaml"
+    big.write_text("#" * MAX_RULES_BYTES, encoding="utf-8")
+    with pytest.raises(UsageError, match="exceed"):
+        read_rules([one, big])
