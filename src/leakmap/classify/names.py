@@ -24,7 +24,9 @@ of paths or packages. A rule opts in with ``names_filter`` (see :data:`NAME_FILT
 * ``url`` -- a password in a URL: ``code``, plus documented example credentials.
 * ``basic`` -- an HTTP Basic credential: the base64 pair decoded, then as ``url``.
 * ``generic`` / ``generic_password`` -- ``identifier`` / ``code`` for rules that know a
-  secret only by its field name, plus fields named fake, dummy, mock, example or sample.
+  secret only by its field name, plus what the text around says: fields named fake,
+  dummy, mock, example or sample, variables under quoted keys, README badge tokens, lines
+  of base64 blocks.
 * ``pem`` -- a private-key block abridged in documentation (see :func:`_pem_abridged`).
 
 Every password filter, and ``generic``, also drops values that say what they are
@@ -67,11 +69,17 @@ _URN_MIME = re.compile(
     r"model|message)/[\w.+-]+$"
 )
 # Code syntax: calls, indexing, blocks, comparisons and logic, a leading operator, object
-# literal keys (``,range:``), assignment chains (``,t.host=``), format placeholders.
+# literal keys (``,range:``), assignment chains (``,t.host=``), the rest of a query string
+# (``foobar&expires=0``), format placeholders, a negated name (``!questionToken``), a
+# concatenation cut at its string (``letter+texcommand+``).
 _CODE_SYNTAX = re.compile(
-    r"[()\[\]{}]|==|!=|\|\||&&|=>|->|^[=:]|^!!|!\d|[,;]\s*[\w$.]+\s*[:=]|%\(\w+\)s|^<[\w .-]+>$"
-    r"|\.[+*]|\\[dwsS]|^\^"
+    r"[()\[\]{}]|==|!=|\|\||&&|=>|->|^[=:]|^!!|!\d|[,;&]\s*[\w$.]+\s*[:=]|%\(\w+\)s|^<[\w .-]+>$"
+    r"|\.[+*]|\\[dwsS]|^\^|^![a-z_$][\w$]*(?:[A-Z][\w$]*|\.[\w$]+)+$|[\w$)\]]\+$"
 )
+# Minified object literals and assignment chains: a value cut from ``pwd:!1,ls:!1`` or
+# ``INDEX_PASS:1,ID_LOW24:2``: a minified boolean, or a number or short name followed by
+# the next member. Code whatever its words.
+_MINIFIED = re.compile(r"^![01](?:[,;]|$)|^[\w$.!]{1,12}[,;][A-Za-z_$][\w$]*[:=]")
 # Operators that are code only next to an attribute reference (``A.password?A.username+``,
 # ``bi.createToken=bi.hasTokenLabel``): alone they are common in base64 and passwords.
 _WEAK_SYNTAX = re.compile(r"[\w$]=[\w$]|[\w$]\?[\w$]|[\w$][+*]")
@@ -131,7 +139,7 @@ def is_code(value: str) -> bool:
     snake_case name (``password_env``), a null-like word, a version number, or a template
     (``{password}``, ``%(password)s``, ``<password>``). Every word in it reads as a name."""
     v = value.rstrip(",;")
-    if not v:
+    if not v or _MINIFIED.search(value):
         return True
     if _ARGUMENT.fullmatch(value) and word_like(v):
         return True
@@ -158,7 +166,7 @@ def is_name(value: str) -> bool:
     ``AWS::Auth::AccountIdEndpointMode``, ``Get-AzAccessToken``, ``auth-request-type/at``)."""
     if is_code(value) or _URN_MIME.search(value):
         return True
-    v = value.strip(",;")
+    v = value.strip(",;").rstrip("!?")  # an editor's token class: ``constant.datatype!``
     if not re.fullmatch(r"[\w$~.:/@-]+", v):
         return False
     return _tokens_are_names(v)
@@ -293,20 +301,44 @@ _FAKE_FIELD = re.compile(
 )
 
 
+# A quoted key and an unquoted value: a dict or object literal whose value is a variable.
+_QUOTED_KEY = re.compile(r"[\"'][ \t]*(?::|=>)[ \t]*$")
+_IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
+# A query parameter of an image URL (``badge.svg?token=...``): badge tokens are published.
+_IMAGE_QUERY = re.compile(r"(?i)\.(?:svg|png|gif|jpe?g|webp)\?(?:[^\s\"'()<>?]*&)?[\w.-]*=$")
+# The next line of a wrapped base64 block (PEM and MIME wrap at 64 and 76 characters).
+_NEXT_BASE64_LINE = re.compile(r"(?:\r?\n|\\n)[ \t]*[A-Za-z0-9+/]{40,}")
+
+
+def _not_a_secret_here(value: str, text: str, start: int) -> bool:
+    """What the text around a value says for rules that know a secret only by its field's
+    name: the field is named fake, dummy, mock, example or sample; the value is a variable
+    under a quoted key (``'u_ao_pass': Uniform1f``); it is a query parameter of an image
+    URL (a README badge); or it is one line of a wrapped base64 block (a certificate body:
+    private keys have their own rule)."""
+    lo = max(0, start - 200)
+    if _FAKE_FIELD.search(text, max(0, start - 96), start) or _IMAGE_QUERY.search(text, lo, start):
+        return True
+    if _IDENTIFIER.fullmatch(value) and word_like(value) and _QUOTED_KEY.search(text, lo, start):
+        return True
+    end = start + len(value)
+    return len(value) in (64, 76) and _NEXT_BASE64_LINE.match(text, end) is not None
+
+
 def _generic(value: str, text: str, start: int) -> bool:
-    """:func:`_identifier`, and values of fields named fake, dummy, mock, example or sample.
+    """:func:`_identifier`, values that say what they are, and :func:`_not_a_secret_here`.
     For rules that know a secret only by its field's name; a provider's key format is
     reported whatever its field is called."""
     if _identifier(value, text, start) or says_secret(value):
         return True
-    return _FAKE_FIELD.search(text, max(0, start - 96), start) is not None
+    return _not_a_secret_here(value, text, start)
 
 
 def _generic_password(value: str, text: str, start: int) -> bool:
-    """The ``code`` filter, and passwords in fields named fake, dummy, mock or example."""
+    """The ``code`` filter and :func:`_not_a_secret_here`."""
     if is_code(value) or says_secret(value):
         return True
-    return _FAKE_FIELD.search(text, max(0, start - 96), start) is not None
+    return _not_a_secret_here(value, text, start)
 
 
 # A PEM block: its markers, and what may stand between base64 lines.

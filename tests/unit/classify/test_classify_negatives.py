@@ -141,6 +141,25 @@ REAL_CODE_NEGATIVES = [
     f"{_DER_HEAD}{_rand(_B64, 48)}\\\\n.-----END RSA PRIVATE KEY-----`",
     'private_key = "-----BEGIN RSA PRIVATE KEY-----\\nfoobar==\\n-----END RSA PRIVATE KEY-----"',
     f"-----BEGIN RSA PRIVATE KEY-----\n{_DER_HEAD}{_rand(_B64, 48)}\n-----END RSA PRIVATE KEY-----",
+    # minified JavaScript: booleans, object-literal members, negations, concatenations
+    "n.shelljs={target:!1,echo:!1,cd:!1,pwd:!1,ls:!1,find:!1}",
+    "kx={MIN_KNOWN_PASS:0,ACTOR_PASS:0,COMPOSITE_INDEX_PASS:1,ID_LOW24:2,ID_HIGH24:3}",
+    "const exclamationToken = !questionToken && !scanner.hasPrecedingLineBreak();",
+    'var token = letter+texcommand+"\\d+|[-()]"',
+    '{token:"constant.datatype!",regex:"(?:datatype|unset)"}',
+    # a variable under a quoted key
+    "uniforms = {'u_opacity': Uniform1f, 'u_ao_pass': Uniform1f}",
+    # the rest of a query string after a placeholder
+    'access_token_body = "access_token=foobar&expires=0"',
+    # a README badge's token (published with the image)
+    "[![cov](https://codecov.io/gh/acme/p/graph/badge.svg?token="
+    + "{0}{1}{6}{7}{2}{8}{3}{4}{5}{9}".format(
+        *_RNG.sample(string.ascii_uppercase, 6), *_RNG.sample(string.digits, 4)
+    )
+    + ")]",
+    # one line of a wrapped base64 certificate body after the word key
+    "<keyMaterial>---- BEGIN RSA PRIVATE KEY ----\n"
+    f"MIIC{_rand(_ALNUM, 60)}\n{_rand(_ALNUM, 64)}\n{_rand(_ALNUM, 30)}==",
 ]
 
 
@@ -163,6 +182,10 @@ REAL_CODE_POSITIVES = [
     ("secret.generic.password", 'client.login(password="{v}")', _rand(_ALNUM, 14) + "#1"),
     ("secret.generic.password", "admin_pass='{v}',", "Kx8mQ2vLp7Rz" + _rand(_ALNUM, 4) + "!"),
     ("secret.generic.password", 'password: "{v}"', "Tr0ub4dor&3" + _rand(_ALNUM, 3)),
+    ("secret.generic.password", 'password: "{v}"', "!Summer2024" + _rand(_ALNUM, 2)),
+    ("secret.generic.password", "{{'u_ao_pass': '{v}'}}", _rand(_ALNUM, 12) + "!"),
+    ("secret.generic.password", '{{"password": {v}}}', _rand(_ALNUM, 12) + "#"),
+    ("secret.generic.assignment", "/cb?access_token={v}&expires=3600", _rand(_ALNUM, 32)),
     ("secret.generic.assignment", 'AUTH_KEY = "{v}"', _rand(_ALNUM, 32)),
     ("secret.generic.json-field", '{{"x-auth-token": "{v}"}}', _rand(_ALNUM, 40)),
     ("secret.github.classic-pat", 'fake_token = "{v}"', "ghp_" + _rand(_ALNUM, 36)),
