@@ -73,7 +73,8 @@ _URN_MIME = re.compile(
 # (``foobar&expires=0``), format placeholders, a negated name (``!questionToken``), a
 # concatenation cut at its string (``letter+texcommand+``).
 _CODE_SYNTAX = re.compile(
-    r"[()\[\]{}]|==|!=|\|\||&&|=>|->|^[=:]|^!!|!\d|[,;&]\s*[\w$.]+\s*[:=]|%\(\w+\)s|^<[\w .-]+>$"
+    r"[()\[\]{}]|==|!=|\|\||&&|=>|->|^[=:]|^!!|!\d|[,;]\s*[\w$.]+\s*[:=]|&[a-z][a-z_]{2,}="
+    r"|%\(\w+\)s|^<[\w .-]+>$"
     r"|\.[+*]|\\[dwsS]|^\^|^![a-z_$][\w$]*(?:[A-Z][\w$]*|\.[\w$]+)+$|[\w$)\]]\+$"
 )
 # Minified object literals and assignment chains: a value cut from ``pwd:!1,ls:!1`` or

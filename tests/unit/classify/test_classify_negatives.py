@@ -186,6 +186,11 @@ REAL_CODE_POSITIVES = [
     ("secret.generic.password", "{{'u_ao_pass': '{v}'}}", _rand(_ALNUM, 12) + "!"),
     ("secret.generic.password", '{{"password": {v}}}', _rand(_ALNUM, 12) + "#"),
     ("secret.generic.assignment", "/cb?access_token={v}&expires=3600", _rand(_ALNUM, 32)),
+    (
+        "secret.generic.password",
+        'password="{v}"',
+        f"eUw_{_rand(_ALNUM, 2)}&13b8=8{_rand(_ALNUM, 7)}",
+    ),
     ("secret.generic.assignment", 'AUTH_KEY = "{v}"', _rand(_ALNUM, 32)),
     ("secret.generic.json-field", '{{"x-auth-token": "{v}"}}', _rand(_ALNUM, 40)),
     ("secret.github.classic-pat", 'fake_token = "{v}"', "ghp_" + _rand(_ALNUM, 36)),
