@@ -13,9 +13,12 @@ from leakmap.classify import Classifier
 
 from .classify_fakes import render
 
-_SERVICES = yaml.safe_load(
-    (Path(__file__).parent / "fixtures_providers_services.yaml").read_text(encoding="utf-8")
-)
+# Both provider files' fixtures (providers_services.yaml, providers_platforms.yaml).
+_PROVIDERS: dict[str, dict[str, list[str]]] = {
+    rule_id: fx
+    for path in sorted(Path(__file__).parent.glob("fixtures_providers_*.yaml"))
+    for rule_id, fx in yaml.safe_load(path.read_text(encoding="utf-8")).items()
+}
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +30,7 @@ def clf() -> Classifier:
     ("rule_id", "i", "template"),
     [
         pytest.param(rule_id, i, t, id=f"{rule_id}-{i}")
-        for rule_id, fx in _SERVICES.items()
+        for rule_id, fx in _PROVIDERS.items()
         for i, t in enumerate(fx["positive"])
     ],
 )
@@ -45,3 +48,10 @@ def test_a_provider_value_is_reported_once(
         if m.category.value == "secret" and m.start < end and start < m.end
     ]
     assert over == [rule_id], f"{rendered.text!r}: {over}"
+
+
+def test_at_least_300_distinct_providers_and_token_kinds(clf: Classifier) -> None:
+    """Issue 13's breadth floor, counted on the loaded rules: the distinct second segments
+    of the secret rule ids (``secret.<provider>.<kind>``)."""
+    kinds = {r.id.split(".")[1] for r in clf.rules if r.category.value == "secret"}
+    assert len(kinds) >= 300, f"{len(kinds)} providers and token kinds"
