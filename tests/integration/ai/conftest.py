@@ -6,7 +6,8 @@ people leave them; ``.planted`` maps a label to the raw value (tests look for it
 ``jupyter_open``  no token, no password; a notebook whose cell source holds an OpenAI-format key
                   and whose output holds a chat export, a text file with an e-mail address.
 ``jupyter_token`` a token (``.token``); the same files.
-``mlflow_open``   an experiment with a run whose params hold a key, a tag, a text artifact.
+``mlflow_open``   an experiment with a run whose params hold a key, a tag, a text artifact, and
+                  a trace of an LLM app (a key in its system prompt, a customer's message).
 ``mlflow_auth``   the basic-auth app (``.user``/``.password``), seeded alike with credentials.
 ``chroma_open``   ``chroma run``; a collection of documents (explicit embeddings) holding a key.
 ``chroma_token``  the in-package app with token authn (``.token``), seeded alike.
@@ -194,7 +195,50 @@ def mlflow_seed(started: Started, rng: random.Random) -> dict[str, str]:
         c.post(f"{api}/runs/log-batch", json=batch).raise_for_status()
         path = f"/api/2.0/mlflow-artifacts/artifacts/{eid}/{rid}/artifacts/train_config.yaml"
         c.put(path, content=f"hf_token: {token}\nepochs: 3\n".encode()).raise_for_status()
-    return {"anthropic_key": key, "hf_token": token, "experiment_id": eid, "run_id": rid}
+    planted = {"anthropic_key": key, "hf_token": token, "experiment_id": eid, "run_id": rid}
+    if auth is None:
+        planted |= mlflow_trace_seed(started, rng, eid)
+    return planted
+
+
+_TRACE_SCRIPT = """
+import json, sys
+import mlflow
+seed = json.load(open(sys.argv[1]))
+mlflow.set_tracking_uri("http://127.0.0.1:5000")
+mlflow.set_experiment(experiment_id=seed["experiment_id"])
+
+@mlflow.trace(name="support-chat")
+def chat(messages):
+    return {"choices": [{"message": {"role": "assistant", "content": seed["answer"]}}]}
+
+chat(seed["messages"])
+"""
+
+
+def mlflow_trace_seed(started: Started, rng: random.Random, eid: str) -> dict[str, str]:
+    """One trace of an LLM app (a system prompt holding a key, a customer's message and the
+    answer), logged by the MLflow client of the server's venv inside its namespace."""
+    key = fake_secret(rng, "groq").value
+    question = f"my card was charged twice for order {rng.randint(10000, 99999)}, please refund"
+    seed = {
+        "experiment_id": eid,
+        "messages": [
+            {"role": "system", "content": f"You are the support bot. Billing API key: {key}"},
+            {"role": "user", "content": question},
+        ],
+        "answer": "I am sorry to hear that, the duplicate charge is refunded.",
+    }
+    directory = started.server.dir
+    (directory / "trace_seed.json").write_text(json.dumps(seed))
+    (directory / "trace_seed.py").write_text(_TRACE_SCRIPT)
+    python = servers.program("mlflow", "python")
+    assert python, "mlflow venv missing"
+    started.server.run_inside(
+        [python, str(directory / "trace_seed.py"), str(directory / "trace_seed.json")],
+        timeout=180,
+    )
+    return {"trace_key": key, "trace_question": question}
 
 
 @pytest.fixture(scope="session")

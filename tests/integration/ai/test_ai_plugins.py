@@ -16,7 +16,7 @@ from .helpers import dump, has_value, run_plugin
 
 
 def mlflow_state(server: Seeded) -> Any:
-    """Experiments, runs (with params and tags) and models as the server holds them."""
+    """Experiments, runs (with params and tags), models and traces as the server holds them."""
     s = server.started
     auth = (s.user, s.password) if s.user and s.password else None
     with httpx.Client(base_url=s.url, auth=auth, trust_env=False, timeout=30) as c:
@@ -26,7 +26,12 @@ def mlflow_state(server: Seeded) -> Any:
             "/api/2.0/mlflow/runs/search", json={"experiment_ids": ids, "max_results": 1000}
         ).json()
         models = c.get("/api/2.0/mlflow/registered-models/search").json()
-    return exps, runs, models
+        locations = [
+            {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": i}} for i in ids
+        ]
+        search = {"locations": locations, "max_results": 500}
+        traces = c.post("/api/3.0/mlflow/traces/search", json=search).json()
+    return exps, runs, models, traces
 
 
 async def test_open_mlflow_run_params_key_found_nothing_added(mlflow_open: Seeded) -> None:
@@ -41,12 +46,19 @@ async def test_open_mlflow_run_params_key_found_nothing_added(mlflow_open: Seede
     assert exp.rows == 1 and ("experiment", "Default") in kinds
     assert has_value(result, mlflow_open.planted["anthropic_key"], "secret")
     assert has_value(result, mlflow_open.planted["hf_token"], "secret")  # small text artifact
+    traces = kinds[("traces", "support-bot-finetune")]  # what the LLM app was asked
+    assert traces.rows == 1
+    assert {d.category for d in traces.data_findings} >= {"secret", "chat"}
+    assert has_value(result, mlflow_open.planted["trace_key"], "secret")
     assert report.capabilities.get("write") is True
     rules = {f.rule: f for f in result.findings}
     assert rules["mlflow.open-access"].severity == "critical"  # secrets exposed
     assert {"mlflow.data.secret", "mlflow.capability.write"} <= set(rules)
-    assert mlflow_open.planted["anthropic_key"] not in dump(result)
-    assert mlflow_state(mlflow_open) == before, "an experiment, run, param or tag changed"
+    text = dump(result)
+    assert mlflow_open.planted["anthropic_key"] not in text
+    assert mlflow_open.planted["trace_key"] not in text
+    assert mlflow_open.planted["trace_question"] not in text
+    assert mlflow_state(mlflow_open) == before, "an experiment, run, param, tag or trace changed"
 
 
 async def test_auth_mlflow_required_nothing_sampled(mlflow_auth: Seeded) -> None:

@@ -7,6 +7,7 @@ fails the test."""
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -46,6 +47,26 @@ OLLAMA_OPEN: Routes = {
     ),
     ("GET", "/api/ps"): (200, {"models": [{"name": "llama3.2:latest", "size_vram": 2}]}),
 }
+#: /api/show of a custom model (docs/api.md "Show Model Information"): the system prompt holds
+#: a key, the Modelfile a preset conversation; the license names a contact address (not read)
+SHOW_KEY = fake_secret(random.Random(5), "openai").value
+OLLAMA_SHOW = {
+    "modelfile": (
+        "FROM /root/.ollama/models/blobs/sha256-dde5aa3fc5ff\n"
+        f'SYSTEM """You are the billing bot. Use the key {SHOW_KEY} for refunds."""\n'
+        "PARAMETER temperature 0.2\n"
+        "MESSAGE user my card was charged twice for order 48213, please refund\n"
+        "MESSAGE assistant I am sorry to hear that, the duplicate charge is refunded.\n"
+        'LICENSE """report misuse to licensing@model-vendor-mail.com"""\n'
+    ),
+    "parameters": "temperature 0.2",
+    "template": "{{ if .System }}<|system|>{{ .System }}{{ end }}<|user|>{{ .Prompt }}",
+    "system": f"You are the billing bot. Use the key {SHOW_KEY} for refunds.",
+    "license": "report misuse to licensing@model-vendor-mail.com",
+    "details": {"format": "gguf", "family": "llama", "parameter_size": "3.2B"},
+    "model_info": {"general.architecture": "llama"},
+}
+OLLAMA_OPEN_SHOW: Routes = {**OLLAMA_OPEN, ("POST", "/api/show"): (200, OLLAMA_SHOW)}
 
 VLLM_OPEN: Routes = {
     ("GET", "/v1/models"): (
@@ -144,7 +165,24 @@ async def test_recorded_ollama_open() -> None:
         "ollama.capability.inference",
         "ollama.capability.model-management",
     }
-    _only_reads(sent, lambda path: False)
+    _only_reads(sent, lambda path: path == "/api/show")
+
+
+async def test_recorded_ollama_show_system_prompt_and_messages_classified() -> None:
+    result, sent = await run(Ollama(), OLLAMA_OPEN_SHOW)
+    report = result.report
+    assert report.auth == AuthState.NONE
+    shown = [json.loads(body)["model"] for method, path, body in sent if path == "/api/show"]
+    assert shown == ["llama3.2:latest", "deepseek-r1:7b"]  # one read per model
+    model = report.resources[0]
+    assert model.sampled_rows == 4  # system, template, parameters, the MESSAGE lines
+    categories = {d.category: d.example for d in model.data_findings}
+    assert categories["secret"].endswith("#" + value_hash(SHOW_KEY)[:6])
+    assert "chat" in categories and "pii" not in categories  # the license is not read
+    rules = {f.rule: f.severity for f in result.findings}
+    assert rules["ollama.open-access"] == "critical" and "ollama.data.secret" in rules
+    _only_reads(sent, lambda path: path == "/api/show")
+    assert SHOW_KEY not in report.model_dump_json()
 
 
 async def test_recorded_ollama_lookalike_without_tags_is_not_open() -> None:

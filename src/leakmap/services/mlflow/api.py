@@ -11,7 +11,11 @@
 * ``GET /api/2.0/mlflow/registered-models/search`` - registered models, their descriptions
   and tags;
 * ``GET /api/2.0/mlflow/artifacts/list`` - the top level of a few runs' artifacts; only small
-  text artifacts are read (``/get-artifact``), never a model binary.
+  text artifacts are read (``/get-artifact``), never a model binary;
+* ``POST /api/3.0/mlflow/traces/search`` (MLflow 3; a search that only reads, like runs) or
+  ``GET /api/2.0/mlflow/traces`` (MLflow 2.x) - the traces of LLM apps per experiment: their
+  inputs and outputs (prompts, chat messages, responses), previews, tags and metadata; the
+  spans of the first few (``GET /api/3.0/mlflow/traces/get``: retrieved documents, tool calls).
 
 Nothing is created, logged, tagged or deleted. Every string here came from the server.
 """
@@ -25,7 +29,15 @@ from typing import Any
 from leakmap.services.base import AuthState
 from leakmap.services.httpapi import HttpApi, as_dict, as_int, as_list, as_str
 
-__all__ = ["MlflowFacts", "MlflowLimits", "RunSample", "parse_version", "read_mlflow"]
+__all__ = [
+    "MlflowFacts",
+    "MlflowLimits",
+    "RunSample",
+    "TraceSample",
+    "parse_version",
+    "read_mlflow",
+    "trace_texts",
+]
 
 _VERSION = re.compile(r"^\d{1,3}\.\d{1,3}\.\d{1,4}(?:[.+-]?[0-9A-Za-z.]{1,24})?$")
 _TEXT_ARTIFACT = re.compile(
@@ -44,6 +56,10 @@ class MlflowLimits:
     artifact_runs: int = 10
     max_artifact_reads: int = 10
     max_artifact_bytes: int = 64 * 1024
+    traces_per_experiment: int = 20
+    max_traces: int = 100
+    span_traces: int = 5
+    max_trace_bytes: int = 512 * 1024
 
 
 @dataclass(slots=True)
@@ -58,6 +74,15 @@ class RunSample:
 
 
 @dataclass(slots=True)
+class TraceSample:
+    """The traces read from one experiment: how many, and their texts."""
+
+    experiment_id: str
+    count: int = 0
+    texts: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class MlflowFacts:
     version: str | None = None
     auth: AuthState = AuthState.UNKNOWN
@@ -65,6 +90,7 @@ class MlflowFacts:
     experiments: list[tuple[str, str]] = field(default_factory=list)  # (id, name)
     runs: list[RunSample] = field(default_factory=list)
     models: list[tuple[str, int, list[str]]] = field(default_factory=list)  # name, versions, texts
+    traces: list[TraceSample] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -139,6 +165,7 @@ async def read_mlflow(
                 facts.runs.append(sample)
     await _models(api, facts, limits)
     await _artifacts(api, facts, limits)
+    await _traces(api, facts, limits)
     return facts
 
 
@@ -199,3 +226,112 @@ async def _artifacts(api: HttpApi, facts: MlflowFacts, limits: MlflowLimits) -> 
                 )
                 if body is not None and body.status == 200 and not body.truncated:
                     run.texts.append(f"{path}: {body.text()}")
+
+
+def _string_pairs(value: Any, limit: int = 200) -> list[tuple[str, str]]:
+    """(key, value) of a string map: ``{"k": "v"}`` or MLflow's ``[{"key", "value"}]``."""
+    raw: list[tuple[Any, Any]]
+    if isinstance(value, list):
+        raw = [(as_dict(i).get("key"), as_dict(i).get("value")) for i in value[:limit]]
+    else:
+        raw = list(as_dict(value).items())[:limit]
+    return [(k[:256], v[:16384]) for k, v in raw if isinstance(k, str) and isinstance(v, str) and v]
+
+
+def trace_texts(info: Any) -> list[str]:
+    """What one trace info says about the app's traffic: its inputs and outputs (prompts,
+    chat messages, responses: the JSON MLflow keeps in the metadata), the previews, and the
+    user's own tags and metadata (not MLflow's ``mlflow.*`` bookkeeping). v3 names
+    (``trace_metadata``, ``request_preview``) and v2 ones (``request_metadata``) alike."""
+    d = as_dict(info)
+    texts: list[str] = []
+    for meta in (d.get("trace_metadata"), d.get("request_metadata"), d.get("tags")):
+        for key, value in _string_pairs(meta):
+            if key in ("mlflow.traceInputs", "mlflow.traceOutputs"):
+                texts.append(value)
+            elif not key.startswith("mlflow."):
+                texts.append(f"{key}={value}")
+    for key in ("request_preview", "response_preview", "request", "response"):
+        text = as_str(d.get(key), 16384)
+        if text:
+            texts.append(text)
+    return texts
+
+
+def _string_leaves(value: Any, out: list[str], depth: int = 0) -> None:
+    """The strings inside a span attribute (OTLP ``string_value``s, plain JSON alike)."""
+    if depth > 32 or len(out) >= 500:
+        return
+    if isinstance(value, str):
+        if value:
+            out.append(value[:16384])
+    elif isinstance(value, dict):
+        for item in list(value.values())[:200]:
+            _string_leaves(item, out, depth + 1)
+    elif isinstance(value, list):
+        for item in value[:200]:
+            _string_leaves(item, out, depth + 1)
+
+
+def _span_texts(trace: Any) -> list[str]:
+    """Inputs and outputs of every span of one trace (retrieved documents, tool calls)."""
+    out: list[str] = []
+    for span in as_list(as_dict(trace).get("spans"))[:200]:
+        for attr in as_list(as_dict(span).get("attributes"))[:100]:
+            a = as_dict(attr)
+            if a.get("key") in ("mlflow.spanInputs", "mlflow.spanOutputs"):
+                _string_leaves(a.get("value"), out)
+    return out
+
+
+async def _search_traces(api: HttpApi, eid: str, room: int, limit: int) -> list[Any] | None:
+    """The trace infos of one experiment (v3 search, else the v2 listing); None when the
+    server has no trace API."""
+    location = {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": eid}}
+    answer = await api.request(
+        "POST",
+        "/api/3.0/mlflow/traces/search",
+        payload={"locations": [location], "max_results": room},
+        limit=limit,
+    )
+    if answer.status == 200 and isinstance(answer.field("traces"), list):
+        return list(answer.field("traces"))
+    if answer.status not in (404, 405, 501):
+        return [] if answer.status == 200 else None
+    old = await api.get(
+        f"{_API}/traces", {"experiment_ids": eid, "max_results": str(room)}, limit=limit
+    )
+    traces = old.field("traces") if old.status == 200 else None
+    return list(traces) if isinstance(traces, list) else None
+
+
+async def _traces(api: HttpApi, facts: MlflowFacts, limits: MlflowLimits) -> None:
+    """A bounded sample of each experiment's traces; spans of the first few."""
+    read = spans = 0
+    for eid, _ in facts.experiments:
+        room = min(limits.traces_per_experiment, limits.max_traces - read)
+        if room <= 0:
+            facts.notes.append(f"read the first {limits.max_traces} traces only")
+            break
+        infos = await _search_traces(api, eid, room, limits.max_trace_bytes)
+        if infos is None:
+            facts.notes.append("trace search answered nothing usable")
+            return
+        sample = TraceSample(eid)
+        for info in infos[:room]:
+            texts = trace_texts(info)
+            trace_id = as_str(as_dict(info).get("trace_id"), 128)
+            if trace_id and spans < limits.span_traces:
+                spans += 1
+                full = await api.get(
+                    "/api/3.0/mlflow/traces/get",
+                    {"trace_id": trace_id},
+                    limit=limits.max_trace_bytes,
+                )
+                if full.status == 200:
+                    texts += _span_texts(full.field("trace"))
+            sample.count += 1
+            sample.texts += texts
+        read += sample.count
+        if sample.count:
+            facts.traces.append(sample)

@@ -21,6 +21,9 @@ Decisions worth knowing:
   model registration) are open too - stated from the open access, never tried.
 * runs are read with ``runs/search`` (a POST by API design that only reads); only artifacts
   that are small text files are read; models and binaries are listed, never downloaded.
+* traces (MLflow 3: ``traces/search``, a read-only POST too; MLflow 2: the GET listing) hold
+  what an LLM app was asked and answered: inputs, outputs, previews and the spans of the
+  first few are classified (one ``traces`` resource per experiment), a bounded number each.
 """
 
 from __future__ import annotations
@@ -146,6 +149,17 @@ class Mlflow(HttpJsonService[MlflowFacts]):
                     unsampled=None if runs else "no runs",
                 )
             )
+        names = dict(facts.experiments)
+        for traces in facts.traces:
+            resources.append(
+                Resource(
+                    kind="traces",
+                    name=names.get(traces.experiment_id, traces.experiment_id),
+                    rows=traces.count,
+                    sampled_rows=traces.count,
+                    data_findings=classify_sample(([t] for t in traces.texts), ctx.classifier),
+                )
+            )
         for name, versions, texts in facts.models:
             resources.append(
                 Resource(
@@ -175,7 +189,11 @@ class Mlflow(HttpJsonService[MlflowFacts]):
         exps = sum(1 for r in report.resources if r.kind == "experiment")
         runs = sum(r.rows or 0 for r in report.resources if r.kind == "experiment")
         models = sum(1 for r in report.resources if r.kind == "model")
-        return f"{report.proof}; {exps} experiments, {runs} runs sampled, {models} models"
+        traces = sum(r.rows or 0 for r in report.resources if r.kind == "traces")
+        return (
+            f"{report.proof}; {exps} experiments, {runs} runs sampled, {traces} traces read, "
+            f"{models} models"
+        )
 
     def capability_evidence(self, report: ServiceReport, capability: str) -> str:
         return "the tracking API answers without credentials and has no read-only mode"

@@ -11,12 +11,16 @@ What it reports, for an Ollama listening on a reachable address::
     high  ollama.capability.model-management   anyone can pull, create, copy and delete models
 
 Auth ``none`` needs ``/api/version`` (a version string) and ``/api/tags`` (models with string
-names) to parse. ``/api/ps`` lists the loaded models. Inference and model management are stated
-from the open API, never exercised.
+names) to parse. ``/api/ps`` lists the loaded models. ``POST /api/show`` (a read by API design)
+gives each of the first few models' system prompt, template, parameters and preset messages,
+which are classified (the license text and the weights' paths are not). Inference and model
+management are stated from the open API, never exercised.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -34,6 +38,7 @@ from leakmap.services.base import (
     ServiceReport,
 )
 from leakmap.services.common.catalogue import Catalogue, rule
+from leakmap.services.common.sample import classify_sample
 from leakmap.services.httpapi import (
     HttpApi,
     HttpJsonService,
@@ -93,7 +98,30 @@ class OllamaFacts:
     auth: AuthState = AuthState.UNKNOWN
     models: list[tuple[str, int | None, str | None]] = field(default_factory=list)
     running: list[str] = field(default_factory=list)
+    shown: dict[str, list[str]] = field(default_factory=dict)  # model -> texts of /api/show
     notes: list[str] = field(default_factory=list)
+
+
+#: preset conversation lines of a Modelfile (``MESSAGE user ...``)
+_MESSAGE_LINE = re.compile(r"(?m)^MESSAGE[ \t]+(?:system|user|assistant|tool)[ \t].*$")
+SHOW_MODELS = 20
+SHOW_BYTES = 256 * 1024
+
+
+def show_texts(body: object) -> list[str] | None:
+    """What ``/api/show`` tells about one model that people write themselves: the system
+    prompt, the template, the parameters and preset messages; None when it is not an answer."""
+    d = as_dict(body)
+    if not any(isinstance(d.get(k), str) for k in ("modelfile", "template", "parameters")):
+        return None
+    texts = [t for k in ("system", "template", "parameters") if (t := as_str(d.get(k), 65536))]
+    preset = _MESSAGE_LINE.findall(as_str(d.get("modelfile"), 1 << 20) or "")[:200]
+    if preset:
+        texts.append("\n".join(preset))  # one transcript
+    messages = as_list(d.get("messages"))[:200]
+    if messages:
+        texts.append(json.dumps(messages)[:65536])
+    return texts
 
 
 class Ollama(HttpJsonService[OllamaFacts]):
@@ -152,6 +180,13 @@ class Ollama(HttpJsonService[OllamaFacts]):
             )
             if n
         ][:200]
+        for name, _, _ in facts.models[: min(SHOW_MODELS, ctx.config.max_sampled)]:
+            show = await api.request(
+                "POST", "/api/show", payload={"model": name, "name": name}, limit=SHOW_BYTES
+            )
+            texts = show_texts(show.body) if show.status == 200 else None
+            if texts is not None:
+                facts.shown[name] = texts
 
     def open_report(
         self, endpoint: Endpoint, facts: OllamaFacts, ctx: ScanContext, version: str | None
@@ -162,6 +197,10 @@ class Ollama(HttpJsonService[OllamaFacts]):
                 name=name,
                 bytes=size,
                 engine=family,
+                sampled_rows=len(facts.shown[name]) if name in facts.shown else None,
+                data_findings=classify_sample(
+                    ([t] for t in facts.shown.get(name, ())), ctx.classifier
+                ),
                 unsampled="running" if name in facts.running else "model weights are not read",
             )
             for name, size, family in facts.models
@@ -175,7 +214,7 @@ class Ollama(HttpJsonService[OllamaFacts]):
             capabilities=Capabilities.of(
                 **{"inference": bool(facts.models), "model-management": True}
             ),
-            coverage=Coverage(listed=len(resources)),
+            coverage=Coverage(listed=len(resources), sampled=len(facts.shown)),
             notes=tuple([*facts.notes, f"{len(facts.running)} models loaded"]),
         )
 
