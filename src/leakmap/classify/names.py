@@ -44,6 +44,8 @@ import re
 from collections.abc import Callable
 from urllib.parse import unquote
 
+from leakmap.classify.validators import documented_jwt
+
 __all__ = [
     "NAME_FILTERS",
     "NameFilter",
@@ -289,8 +291,11 @@ _ARN_BEFORE = re.compile(r"(?i)\barn:(?:[\w*-]*:){2,5}[^\s\"']*$")  # arn:*:secr
 
 
 def _identifier(value: str, text: str, start: int) -> bool:
-    """A key or token value that is a name, or a resource name inside an ARN."""
-    return is_name(value) or _ARN_BEFORE.search(text, max(0, start - 160), start) is not None
+    """A key or token value that is a name, a resource name inside an ARN, or a JWT from
+    documentation (a bearer token or a field holding one: see :func:`validators.jwt`)."""
+    if is_name(value) or _ARN_BEFORE.search(text, max(0, start - 160), start) is not None:
+        return True
+    return value.startswith("eyJ") and documented_jwt(value)
 
 
 # A field whose own name says its value is not real (``FAKE_AUTH_KEY = "..."``,
@@ -331,6 +336,8 @@ def _generic(value: str, text: str, start: int) -> bool:
     For rules that know a secret only by its field's name; a provider's key format is
     reported whatever its field is called."""
     if _identifier(value, text, start) or says_secret(value):
+        return True
+    if _basic_credential(value, text, start):  # "auth": base64 of user:password, an example
         return True
     return _not_a_secret_here(value, text, start)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import collections
+import hmac
 import ipaddress
 import json
 import math
@@ -25,6 +26,7 @@ __all__ = [
     "VALIDATORS",
     "Validator",
     "conversational",
+    "documented_jwt",
     "email_tld",
     "env_dump",
     "iban",
@@ -339,10 +341,54 @@ def _b64url_json(part: str) -> object:
         return None
 
 
+# Keys that documentation signs its example tokens with (jwt.io's "your-256-bit-secret",
+# the libraries' "secret"), and jwt.io's example claims.
+_DOC_JWT_KEYS = (
+    b"secret", b"your-256-bit-secret", b"your-384-bit-secret", b"your-512-bit-secret",
+    b"key", b"secret-key", b"secret_key", b"secretkey", b"mysecret", b"my-secret", b"my_secret",
+    b"changeme", b"password", b"",
+)  # fmt: skip
+_HMAC_ALGS = {"HS256": "sha256", "HS384": "sha384", "HS512": "sha512"}
+
+
+def _documented_jwt(parts: list[str], header: dict[str, object], payload: object) -> bool:
+    """A documentation example: jwt.io's claims (``"sub": "1234567890", "name": "John
+    Doe"``), or an HMAC signature that verifies with a documented key."""
+    if isinstance(payload, dict) and payload.get("sub") == "1234567890":
+        return True
+    digest = _HMAC_ALGS.get(str(header.get("alg")))
+    if digest is None:
+        return False
+    signing_input = f"{parts[0]}.{parts[1]}".encode()
+    signature = parts[2] + "=" * (-len(parts[2]) % 4)
+    try:
+        expected = base64.urlsafe_b64decode(signature)
+    except (binascii.Error, ValueError):
+        return False
+    return any(
+        hmac.compare_digest(hmac.new(key, signing_input, digest).digest(), expected)
+        for key in _DOC_JWT_KEYS
+    )
+
+
+def documented_jwt(value: str) -> bool:
+    """True for a JWT (three parts, a JSON header naming its ``alg``) from documentation:
+    see :func:`_documented_jwt`. Other shapes (a provider token that only starts like a
+    JWT) are not judged: False."""
+    parts = value.split(".")
+    if len(parts) != 3:
+        return False
+    header = _b64url_json(parts[0])
+    if not isinstance(header, dict) or "alg" not in header:
+        return False
+    return _documented_jwt(parts, header, _b64url_json(parts[1]))
+
+
 def jwt(value: str) -> bool:
     """A JWT/JWS: three parts; a header or payload that decodes to JSON must be an object,
     and a header object must name its ``alg``. (Parts that do not decode are tolerated:
-    the eyJ...eyJ... shape alone is specific, and logs truncate or mangle tokens.)"""
+    the eyJ...eyJ... shape alone is specific, and logs truncate or mangle tokens.) A
+    documentation example (:func:`_documented_jwt`) is not a secret."""
     parts = value.split(".")
     if len(parts) != 3:
         return False
@@ -350,7 +396,9 @@ def jwt(value: str) -> bool:
     if header is not None and (not isinstance(header, dict) or "alg" not in header):
         return False
     payload = _b64url_json(parts[1])
-    return payload is None or isinstance(payload, dict)
+    if payload is not None and not isinstance(payload, dict):
+        return False
+    return not (isinstance(header, dict) and _documented_jwt(parts, header, payload))
 
 
 # --- infrastructure ------------------------------------------------------------------------

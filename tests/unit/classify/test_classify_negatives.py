@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
+import json
 import random
 import string
 import uuid
@@ -106,6 +108,24 @@ def _rand(alphabet: str, n: int) -> str:
     return "".join(_RNG.choice(alphabet) for _ in range(n))
 
 
+def _jwt(claims: dict[str, object], key: bytes) -> str:
+    def part(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    head = part(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = part(json.dumps(claims).encode())
+    sig = hmac.new(key, f"{head}.{body}".encode(), "sha256").digest()
+    return f"{head}.{body}.{part(sig)}"
+
+
+_CLAIMS = {"user": _rand(_ALNUM, 8), "iat": 1700000000 + _RNG.randrange(10**7)}
+_RANDOM_KEY = bytes(_RNG.getrandbits(8) for _ in range(32))
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
 _HEX16B = f"{_RNG.getrandbits(64):016x}"
 _DER_HEAD = "MIIEpAIBAAKCAQEA"  # SEQUENCE of 1192 bytes, as every 2048-bit RSA key starts
 _CUT_KEY = f"-----BEGIN RSA PRIVATE KEY-----\\n{_DER_HEAD}{_rand(_B64, 80)}"  # no END: cut off
@@ -141,6 +161,12 @@ REAL_CODE_NEGATIVES = [
     f"{_DER_HEAD}{_rand(_B64, 48)}\\\\n.-----END RSA PRIVATE KEY-----`",
     'private_key = "-----BEGIN RSA PRIVATE KEY-----\\nfoobar==\\n-----END RSA PRIVATE KEY-----"',
     f"-----BEGIN RSA PRIVATE KEY-----\n{_DER_HEAD}{_rand(_B64, 48)}\n-----END RSA PRIVATE KEY-----",
+    # JWTs from documentation: signed with a documented key, or jwt.io's claims
+    f'token = jwt.encode(payload, "secret")  # {_jwt(_CLAIMS, b"secret")}',
+    f"Authorization: Bearer {_jwt(_CLAIMS, b'your-256-bit-secret')}",
+    f"id_token={_jwt({'sub': '1234567890', 'name': 'John Doe', 'iat': 1516239022}, _RANDOM_KEY)}",
+    # a registry auth that decodes to an example pair
+    f'{{"auths": {{"registry.example.com": {{"auth": "{_b64("admin:admin123")}"}}}}}}',
     # minified JavaScript: booleans, object-literal members, negations, concatenations
     "n.shelljs={target:!1,echo:!1,cd:!1,pwd:!1,ls:!1,find:!1}",
     "kx={MIN_KNOWN_PASS:0,ACTOR_PASS:0,COMPOSITE_INDEX_PASS:1,ID_LOW24:2,ID_HIGH24:3}",
@@ -200,6 +226,8 @@ REAL_CODE_POSITIVES = [
     ("secret.private-key", "{v}", _pem(_rand(_B64, 60), "PRIVATE KEY")),
     # a key cut off by a log line, no END marker: kept
     ("secret.private-key", "{v}", _CUT_KEY),
+    ("secret.jwt", "Authorization: Bearer {v}", _jwt(_CLAIMS, _RANDOM_KEY)),
+    ("secret.generic.json-field", '{{"auth": "{v}"}}', _b64(f"deploy:{_rand(_ALNUM, 20)}")),
 ]
 
 
