@@ -34,6 +34,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -41,8 +42,10 @@ import httpx
 import pytest
 
 from leakmap.lab.seed import fake_secret
+from tests.unit.ai.recorded_routes import OLLAMA_OPEN_SHOW, SHOW_KEY, VLLM_OPEN, qdrant_open
 
 from . import servers
+from .helpers import replay, serve_http
 from .netns import netns_available
 from .servers import Started
 
@@ -455,3 +458,35 @@ def ray_open(_ray_pair: tuple[Seeded, Seeded]) -> Seeded:
 @pytest.fixture(scope="session")
 def ray_token(_ray_pair: tuple[Seeded, Seeded]) -> Seeded:
     return _ray_pair[1]
+
+
+@dataclass
+class Replayed:
+    """A loopback server replaying one service's recorded exchanges."""
+
+    service: str
+    ip: str
+    port: int
+    planted: dict[str, str] = field(default_factory=dict)
+
+
+@pytest.fixture(scope="session")
+def recorded_ai(lab_seed: int) -> Iterator[list[Replayed]]:
+    """Ollama, vLLM and Qdrant - which do not install here - as loopback servers replaying
+    the recorded exchanges of ``tests/unit/ai/recorded_routes.py`` (built from their API
+    docs), so that a real ``leakmap scan`` can cover them next to the real servers."""
+    rng = random.Random(lab_seed + 701)
+    secret, email = (
+        fake_secret(rng, "openai").value,
+        f"kim.{rng.randint(100, 999)}@fabrikam-mail.com",
+    )
+    specs = [
+        ("ollama", 11434, OLLAMA_OPEN_SHOW, {"show_key": SHOW_KEY}),
+        ("openai-compatible", 8000, VLLM_OPEN, {}),
+        ("qdrant", 6333, qdrant_open(secret, email), {"qdrant_key": secret, "email": email}),
+    ]
+    with ExitStack() as stack:
+        yield [
+            Replayed(service, stack.enter_context(serve_http(port, replay(routes))), port, planted)
+            for service, port, routes, planted in specs
+        ]

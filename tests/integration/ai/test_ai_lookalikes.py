@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from threading import Thread
 from typing import Any
 
 import pytest
 
-from leakmap.lab.addresses import random_loopback
 from leakmap.services.base import AuthState
 from leakmap.services.chroma.plugin import Chroma
 from leakmap.services.httpapi import HttpJsonService
@@ -19,9 +16,8 @@ from leakmap.services.jupyter.plugin import Jupyter
 from leakmap.services.mlflow.plugin import Mlflow
 from leakmap.services.prometheus.plugin import Prometheus
 
-from .helpers import make_ctx, run_plugin
+from .helpers import Answer, make_ctx, run_plugin, serve_http
 
-Answer = tuple[int, str, bytes]
 Responder = Callable[[str], Answer]
 
 LOGIN = b"<!doctype html><html><title>Sign in</title><form><input name=password></form></html>"
@@ -66,40 +62,11 @@ CASES: dict[str, tuple[HttpJsonService[Any], int, Responder]] = {
 }
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    responder: Responder
-
-    def _answer(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if 0 < length <= 1 << 20:
-            self.rfile.read(length)
-        status, ctype, body = type(self).responder(self.path)
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_POST = _answer
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet."""
-
-
 @pytest.fixture(params=sorted(CASES))
 def lookalike(request: pytest.FixtureRequest) -> Iterator[tuple[HttpJsonService[Any], str, int]]:
     plugin, port, responder = CASES[request.param]
-    handler = type("H", (_Handler,), {"responder": staticmethod(responder)})
-    server = ThreadingHTTPServer((random_loopback((port,)), port), handler)
-    server.daemon_threads = True
-    thread = Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield plugin, str(server.server_address[0]), port
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_http(port, lambda method, path: responder(path)) as ip:
+        yield plugin, ip, port
 
 
 async def test_lookalike_never_open(lookalike: tuple[HttpJsonService[Any], str, int]) -> None:

@@ -1,5 +1,6 @@
 """One ``leakmap scan`` across every AI-stack server (open and protected) gives one report
-(twelve servers: Jupyter, MLflow, Chroma, Prometheus, LiteLLM, Ray), and adds no Ray job."""
+(twelve real servers: Jupyter, MLflow, Chroma, Prometheus, LiteLLM, Ray, open and protected;
+and Ollama, vLLM and Qdrant replaying recorded exchanges on loopback), and adds no Ray job."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import jsonschema
 
 from leakmap.report.json import load_schema
 
-from .conftest import Seeded, ray_jobs
+from .conftest import Replayed, Seeded, ray_jobs
 
 
 def test_one_scan_one_report(
@@ -28,6 +29,7 @@ def test_one_scan_one_report(
     litellm_key: Seeded,
     ray_open: Seeded,
     ray_token: Seeded,
+    recorded_ai: list[Replayed],
 ) -> None:
     servers = {
         "jupyter": (jupyter_open, jupyter_token),
@@ -39,6 +41,7 @@ def test_one_scan_one_report(
     }
     jobs_before = ray_jobs(ray_open.started)
     targets = [f"{s.started.ip}:{s.started.port}" for pair in servers.values() for s in pair]
+    targets += [f"{r.ip}:{r.port}" for r in recorded_ai]
     options = ["--format", "json", "--no-history", "--timeout", "2", "--read-timeout", "10"]
     proc = subprocess.run(
         [sys.executable, "-m", "leakmap", "scan", *targets, *options, "--no-progress"],
@@ -55,7 +58,12 @@ def test_one_scan_one_report(
         p = found[(protected.started.ip, protected.started.port)]
         assert (o["service"], o["auth"]) == (name, "none") and o["proof"]
         assert (p["service"], p["auth"]) == (name, "required") and p["resources"] == []
+    for r in recorded_ai:
+        (service,) = [s for s in doc["services"] if (s["ip"], s["port"]) == (r.ip, r.port)]
+        assert (service["service"], service["auth"]) == (r.service, "none") and service["proof"]
     rules = {(f["service"], f["rule"], f["severity"]) for f in doc["findings"]}
+    assert ("ollama", "ollama.data.secret", "critical") in rules  # the /api/show system prompt
+    assert ("qdrant", "qdrant.data.secret", "critical") in rules
     assert ("jupyter", "jupyter.capability.code-execution", "critical") in rules
     assert ("ray", "ray.capability.code-execution", "critical") in rules
     for name in ("jupyter", "mlflow", "chroma", "prometheus", "ray"):
@@ -68,5 +76,8 @@ def test_one_scan_one_report(
         for label, value in server.planted.items():
             if label in secrets or label == "masked_password":
                 assert value not in proc.stdout + proc.stderr, label
+    for r in recorded_ai:
+        for label, value in r.planted.items():
+            assert value not in proc.stdout + proc.stderr, label
     assert "card was charged twice" not in proc.stdout
     assert ray_jobs(ray_open.started) == jobs_before, "the scan submitted a Ray job"
