@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import re
 from collections.abc import Callable
 from urllib.parse import unquote
@@ -53,6 +54,7 @@ __all__ = [
     "is_documented_credential",
     "is_name",
     "says_secret",
+    "typed_sequence",
     "word_like",
 ]
 
@@ -242,6 +244,17 @@ def says_secret(value: str) -> bool:
     return words > 0 and len(rest) <= 8
 
 
+def typed_sequence(value: str) -> bool:
+    """True for a value typed as runs along the keyboard's sequences (``abcd1234efgh5678``,
+    ``0123456789abcdef``): at least three quarters of its neighbouring characters are
+    consecutive. Random text has about one in sixty."""
+    if len(value) < 8:
+        return False
+    low = value.lower()
+    steps = sum(1 for a, b in itertools.pairwise(low) if ord(b) - ord(a) == 1)
+    return steps * 4 >= (len(value) - 1) * 3
+
+
 _TRAILING_DIGITS = re.compile(r"\d{1,3}$")
 
 
@@ -335,7 +348,7 @@ def _generic(value: str, text: str, start: int) -> bool:
     """:func:`_identifier`, values that say what they are, and :func:`_not_a_secret_here`.
     For rules that know a secret only by its field's name; a provider's key format is
     reported whatever its field is called."""
-    if _identifier(value, text, start) or says_secret(value):
+    if _identifier(value, text, start) or says_secret(value) or typed_sequence(value):
         return True
     if _basic_credential(value, text, start):  # "auth": base64 of user:password, an example
         return True
@@ -343,8 +356,8 @@ def _generic(value: str, text: str, start: int) -> bool:
 
 
 def _generic_password(value: str, text: str, start: int) -> bool:
-    """The ``code`` filter and :func:`_not_a_secret_here`."""
-    if is_code(value) or says_secret(value):
+    """The ``code`` filter, :func:`typed_sequence` and :func:`_not_a_secret_here`."""
+    if is_code(value) or says_secret(value) or typed_sequence(value):
         return True
     return _not_a_secret_here(value, text, start)
 

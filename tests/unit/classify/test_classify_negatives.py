@@ -167,6 +167,12 @@ REAL_CODE_NEGATIVES = [
     f"id_token={_jwt({'sub': '1234567890', 'name': 'John Doe', 'iat': 1516239022}, _RANDOM_KEY)}",
     # a registry auth that decodes to an example pair
     f'{{"auths": {{"registry.example.com": {{"auth": "{_b64("admin:admin123")}"}}}}}}',
+    # values typed along the keyboard's sequences
+    "api_key = 'abcd1234efgh5678'",
+    'password: "Abcd1234!"',
+    # the storage emulator's documented account and key
+    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+    f"AccountKey={_rand(_ALNUM, 86)}==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;",
     # minified JavaScript: booleans, object-literal members, negations, concatenations
     "n.shelljs={target:!1,echo:!1,cd:!1,pwd:!1,ls:!1,find:!1}",
     "kx={MIN_KNOWN_PASS:0,ACTOR_PASS:0,COMPOSITE_INDEX_PASS:1,ID_LOW24:2,ID_HIGH24:3}",
@@ -227,6 +233,11 @@ REAL_CODE_POSITIVES = [
     # a key cut off by a log line, no END marker: kept
     ("secret.private-key", "{v}", _CUT_KEY),
     ("secret.jwt", "Authorization: Bearer {v}", _jwt(_CLAIMS, _RANDOM_KEY)),
+    (
+        "secret.azure.storage-connection-string",
+        "AccountName=acme;AccountKey={v};",
+        _rand(_ALNUM, 86) + "==",
+    ),
     ("secret.generic.json-field", '{{"auth": "{v}"}}', _b64(f"deploy:{_rand(_ALNUM, 20)}")),
 ]
 
@@ -300,3 +311,16 @@ def test_hostile_input_is_linear(clf: Classifier, name: str) -> None:
     start = time.process_time()
     clf.scan(HOSTILE[name])
     assert time.process_time() - start < 4.0
+
+
+def test_random_values_are_not_typed_sequences_or_self_describing() -> None:
+    from leakmap.classify.names import says_secret, typed_sequence
+
+    rng = random.Random(13)
+    values = [
+        "".join(rng.choice(_ALNUM + "!#$%&") for _ in range(rng.randint(8, 40)))
+        for _ in range(3000)
+    ]
+    assert sum(typed_sequence(v) for v in values) == 0
+    assert sum(says_secret(v) for v in values) == 0
+    assert typed_sequence("0123456789abcdef") and says_secret("Pa$$w0rd!")
