@@ -5,7 +5,7 @@ Usage (from the repository root, with the ``bench`` extra installed)::
     python -m benchmarks.classify.bench_real_code                    # the tuning set
     python -m benchmarks.classify.bench_real_code --set dev          # tuning, dev2, dev3
     python -m benchmarks.classify.bench_real_code --set heldout2     # never tuned on
-    python -m benchmarks.classify.bench_real_code --set all --runs 3 # the three sets
+    python -m benchmarks.classify.bench_real_code --set all --runs 3 # the four sets
     python -m benchmarks.classify.bench_real_code --set tuning --binaries --runs 3
 
 What it does, in one run:
