@@ -15,12 +15,13 @@ from leakmap.errors import ProtocolError, ResponseTooLarge
 from leakmap.net.bounded import Network
 from leakmap.services.clickhouse.safety import UnsafeStatement
 from leakmap.services.mysql.wire import MysqlClient, my_ident, my_literal, parse_greeting
+from leakmap.services.postgresql.wire import MAX_DROPPED_ROWS
 
 from .scripted import Scripted
 
 
 def pkt(seq: int, payload: bytes) -> bytes:
-    return len(payload).to_bytes(3, "little") + bytes([seq]) + payload
+    return len(payload).to_bytes(3, "little") + bytes([seq & 0xFF]) + payload
 
 
 def greeting(version: str, plugin: str = "mysql_native_password") -> bytes:
@@ -164,6 +165,24 @@ def test_rows_beyond_max_rows_are_dropped_and_flagged() -> None:
 
 
 # --------------------------------------------------------------------------- hostile
+
+
+def test_rows_far_past_the_limit_are_refused_not_read_to_the_budget() -> None:
+    """The hostile fleet's mysql-endless-rows: rows past LIMIT without end. Read to the 4 MB
+    budget, 20-byte rows cost ~18 s of CPU in one scan and starved every other endpoint (the
+    real ClickHouse's 8123 timed out); now at most MAX_DROPPED_ROWS are dropped, then refused."""
+    answer = result_set(["n"], [[str(i)] for i in range(10 + MAX_DROPPED_ROWS + 1)])
+    assert len(answer) < 64 * 1024
+    replies = iter([pkt(2, OK), answer])
+
+    async def go() -> None:
+        async with Scripted(lambda _: next(replies), on_connect=pkt(0, greeting("8.0.36"))) as srv:
+            c = client(srv.port)
+            assert (await c.login("root")).ok
+            with pytest.raises(ResponseTooLarge):
+                await c.query("SELECT n FROM t LIMIT 10", max_rows=10)
+
+    asyncio.run(go())
 
 
 def test_endless_greeting_packets_hit_the_budget() -> None:

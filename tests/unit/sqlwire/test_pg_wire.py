@@ -14,6 +14,7 @@ from leakmap.errors import ProtocolError, ResponseTooLarge
 from leakmap.net.bounded import Network
 from leakmap.services.clickhouse.safety import UnsafeStatement
 from leakmap.services.postgresql.wire import (
+    MAX_DROPPED_ROWS,
     PgClient,
     encode_startup,
     guard_pg_sql,
@@ -147,6 +148,26 @@ def test_rows_beyond_max_rows_are_dropped_and_flagged() -> None:
 
 
 # --------------------------------------------------------------------------- hostile
+
+
+def test_rows_far_past_the_limit_are_refused_not_read_to_the_budget() -> None:
+    """A server that ignores LIMIT without end (tiny rows: each costs CPU, and buffered rows
+    never yield to the event loop): at most MAX_DROPPED_ROWS past ``max_rows`` are read,
+    then the reply is refused - well inside the byte budget."""
+    n = 10 + MAX_DROPPED_ROWS + 1
+    rows = b"".join(data_row(str(i)) for i in range(n))
+    answer = row_description("n") + rows + msg(b"C", b"SELECT\x00") + READY
+    assert len(answer) < 64 * 1024
+    replies = iter([AUTH_OK + READY, answer])
+
+    async def go() -> None:
+        async with Scripted(lambda _: next(replies)) as srv:
+            c = client(srv.port)
+            assert (await c.login("postgres", "postgres")).ok
+            with pytest.raises(ResponseTooLarge):
+                await c.query("SELECT n FROM t LIMIT 10", max_rows=10)
+
+    asyncio.run(go())
 
 
 def test_two_gigabyte_startup_answer_is_refused_unread() -> None:

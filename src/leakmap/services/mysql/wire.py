@@ -20,22 +20,31 @@ required or user unknown), 1130 at the greeting = host not allowed.
 
 Bounds: every packet length (3 bytes, at most 16 MB, continuation packets added up) is checked
 against the reply's byte budget (:class:`~leakmap.net.stream.BudgetedReader`) before it is read;
-a deadline per reply; at most ``max_rows`` rows kept; at most :data:`MAX_COLUMNS` columns.
+a deadline per reply; at most ``max_rows`` rows kept (at most
+:data:`~leakmap.services.postgresql.wire.MAX_DROPPED_ROWS` more read and dropped, then
+``ResponseTooLarge``); at most :data:`MAX_COLUMNS` columns; a yield to the event loop every
+:data:`~leakmap.services.postgresql.wire.YIELD_EVERY` packets.
 Every statement passes :func:`~leakmap.services.postgresql.wire.guard_pg_sql` (the shared
 read-only guard plus no ``INTO``/``FOR UPDATE``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import struct
 from dataclasses import dataclass
 from typing import Literal
 
-from leakmap.errors import ProtocolError
+from leakmap.errors import ProtocolError, ResponseTooLarge
 from leakmap.net.bounded import Network
 from leakmap.net.stream import BudgetedReader, Conversation
-from leakmap.services.postgresql.wire import PgUnsafe, guard_pg_sql
+from leakmap.services.postgresql.wire import (
+    MAX_DROPPED_ROWS,
+    YIELD_EVERY,
+    PgUnsafe,
+    guard_pg_sql,
+)
 
 __all__ = [
     "MAX_COLUMNS",
@@ -360,15 +369,21 @@ class MysqlClient:
         if not _is_eof(payload):  # a server that ignored our "no CLIENT_DEPRECATE_EOF"
             raise ProtocolError("no EOF after the column definitions")
         rows: list[tuple[str | None, ...]] = []
-        dropped = False
+        dropped = 0
+        read = 0
         while True:
+            read += 1
+            if read % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # buffered packets never yield on their own
             payload = await self._packet()
             if _is_eof(payload):
-                return MyResult(names, tuple(rows), dropped)
+                return MyResult(names, tuple(rows), dropped > 0)
             if payload[:1] == b"\xff":
-                return MyResult(names, tuple(rows), dropped, parse_error(payload))
+                return MyResult(names, tuple(rows), dropped > 0, parse_error(payload))
             if len(rows) >= max_rows:
-                dropped = True
+                dropped += 1
+                if dropped > MAX_DROPPED_ROWS:
+                    raise ResponseTooLarge(f"more than {MAX_DROPPED_ROWS} rows past the limit")
                 continue
             rows.append(_text_row(payload, ncols))
 
