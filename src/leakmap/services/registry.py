@@ -34,6 +34,7 @@ def builtin_services() -> dict[str, type[Service]]:
     from leakmap.services.memcached.plugin import Memcached
     from leakmap.services.mlflow.plugin import Mlflow
     from leakmap.services.mongodb.plugin import MongoDB
+    from leakmap.services.mysql.plugin import MySQL
     from leakmap.services.ollama.plugin import Ollama
     from leakmap.services.openai_compat.plugin import OpenAiCompatible
     from leakmap.services.postgresql.plugin import PostgreSQL
@@ -42,11 +43,10 @@ def builtin_services() -> dict[str, type[Service]]:
     from leakmap.services.ray.plugin import Ray
     from leakmap.services.redis.plugin import Redis
 
-    # the MySQL plugin (leakmap.services.mysql.plugin) is not built in yet: with it, the
-    # hostile-suite scan loses the real server's 8123 (tests/integration/hostile); cause open
     plugins: list[type[Service]] = [
         ClickHouse,
         PostgreSQL,
+        MySQL,
         Redis,
         Memcached,
         Etcd,
