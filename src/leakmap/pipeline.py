@@ -13,7 +13,10 @@ pre-probe (:mod:`leakmap.net.preprobe`: the banner a server sends first, else on
 plain then TLS), cached in the scan context. A plugin's fingerprint runs only when the
 pre-probe's family is one of the plugin's ``protocols`` and the port is one of its
 ``default_ports`` (or the URL's transport hint) or ``plugin.accepts(pre)`` - a pure check -
-says yes. An open port nobody recognises costs the pre-probe and nothing else.
+says yes. An open port nobody recognises costs the pre-probe and nothing else. A port that
+hung up on the plain ``GET /`` (``PreProbe.closed``: Redis 7, binary protocols) is offered to
+the plugins that take it as ``silent`` before the TLS step, then to the rest after it; each
+fingerprint runs at most once per port.
 
 Open means proven: a report that says auth ``none`` without a ``proof`` is turned into
 ``unknown`` here, with a note and the "assessment incomplete" finding, whatever the plugin.
@@ -383,8 +386,30 @@ class Pipeline:
     async def _fingerprint(
         self, port: OpenPort, hint: str | None, emit: asyncio.Queue[ScanEvent | None]
     ) -> tuple[Service, Endpoint] | None:
+        tried: set[int] = set()
+        first = await self.context.first_look(port)
+        if first.closed and first.family == "silent":
+            # the server hung up on the plain GET /: the plugins that accept such a port
+            # (binary protocols: Redis 7 drops "Host:" lines) try before the TLS step, whose
+            # handshake timeout is what a look at a binary port would otherwise cost
+            found = await self._try(self.candidates(port.port, first, hint), port, tried, emit)
+            if found is not None:
+                return found
         pre = await self.context.preprobe(port)
-        for service in self.candidates(port.port, pre, hint):
+        return await self._try(self.candidates(port.port, pre, hint), port, tried, emit)
+
+    async def _try(
+        self,
+        services: Sequence[Service],
+        port: OpenPort,
+        tried: set[int],
+        emit: asyncio.Queue[ScanEvent | None],
+    ) -> tuple[Service, Endpoint] | None:
+        """Each plugin's fingerprint in turn (once per port: ``tried``); the first endpoint."""
+        for service in services:
+            if id(service) in tried:
+                continue
+            tried.add(id(service))
             try:
                 endpoint = await asyncio.wait_for(
                     service.fingerprint(port, self.context), self.fingerprint_timeout

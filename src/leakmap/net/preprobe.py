@@ -11,6 +11,13 @@ pipeline looks at the port once:
 3. when that got no byte, or a TLS alert: the same ``GET /`` over TLS (certificates not
    checked) -> family ``https``; otherwise ``reply`` (the alert) or ``silent``.
 
+Steps 1-2 are :func:`first_look`, step 3 :func:`finish`; :func:`preprobe` runs both. A server
+that hangs up on the plain ``GET /`` without a byte (Redis 7 takes ``Host:`` for a
+cross-protocol attack and drops the connection; PostgreSQL refuses the length ``GET `` spells)
+is marked ``closed``: the first look is then ``PreProbe("silent", closed=True)``, and the
+pipeline lets the plugins that accept such a port try before the TLS step, whose handshake
+timeout is the slow part of a look at a binary protocol.
+
 At most three connections, every read bounded by :data:`MAX_BYTES` and the scan's timeouts,
 whatever the number of plugins. Each plugin then decides from the cached
 :class:`~leakmap.services.base.PreProbe` (``Service.accepts``, pure) whether its own
@@ -21,11 +28,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass, replace
 
 from leakmap.net.bounded import Network
 from leakmap.services.base import HttpAnswer, PreProbe, ScanConfig
 
-__all__ = ["MAX_BYTES", "parse_http_answer", "preprobe"]
+__all__ = ["MAX_BYTES", "FirstLook", "finish", "first_look", "parse_http_answer", "preprobe"]
 
 #: bytes kept of a banner, a reply or an HTTP answer (headers + body start)
 MAX_BYTES = 64 * 1024
@@ -67,25 +75,31 @@ def _answer_complete(buf: bytes) -> bool:
     return b"transfer-encoding: chunked" in low and body.endswith(b"0\r\n\r\n")
 
 
-async def _read(reader: asyncio.StreamReader, timeout: float, *, http: bool) -> bytes:
-    """Up to MAX_BYTES within ``timeout``; stops early at EOF or a complete HTTP answer."""
+async def _read(reader: asyncio.StreamReader, timeout: float, *, http: bool) -> tuple[bytes, bool]:
+    """Up to MAX_BYTES within ``timeout``; stops early at EOF or a complete HTTP answer.
+    Also says whether the server ended the connection (EOF or reset) before the timeout."""
     buf = bytearray()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
+    ended = False
     while len(buf) < MAX_BYTES:
         left = deadline - loop.time()
         if left <= 0:
             break
         try:
             chunk = await asyncio.wait_for(reader.read(MAX_BYTES - len(buf)), left)
-        except (TimeoutError, OSError, asyncio.IncompleteReadError):
+        except TimeoutError:
+            break
+        except (OSError, asyncio.IncompleteReadError):
+            ended = True
             break
         if not chunk:
+            ended = True
             break
         buf += chunk
         if not http or _answer_complete(bytes(buf)):
             break
-    return bytes(buf)
+    return bytes(buf), ended
 
 
 def _request(ip: str, port: int, config: ScanConfig) -> bytes:
@@ -102,26 +116,42 @@ async def _close(writer: asyncio.StreamWriter) -> None:
         await asyncio.wait_for(writer.wait_closed(), 1.0)
 
 
-async def _plain(network: Network, ip: str, port: int, config: ScanConfig) -> PreProbe | bytes:
-    """Banner or plain GET; the bytes of a non-HTTP reply when TLS is worth a try."""
+@dataclass(frozen=True, slots=True)
+class FirstLook:
+    """Steps 1-2 of the pre-probe: a final ``pre``, or what the TLS step starts from."""
+
+    pre: PreProbe | None
+    #: a non-HTTP reply of the plain ``GET /`` worth a TLS try (a TLS alert), else b""
+    raw: bytes = b""
+    #: the server hung up on the plain ``GET /`` without sending a byte
+    closed: bool = False
+
+    @property
+    def provisional(self) -> PreProbe:
+        """What is known before the TLS step: the final answer, or ``silent`` (``closed``)."""
+        return self.pre if self.pre is not None else PreProbe("silent", closed=self.closed)
+
+
+async def _plain(network: Network, ip: str, port: int, config: ScanConfig) -> FirstLook:
+    """Banner or plain GET."""
     reader, writer = await network.open_tcp(ip, port)
     try:
-        banner = await _read(reader, min(config.banner_wait, config.read_timeout), http=False)
+        banner, _ = await _read(reader, min(config.banner_wait, config.read_timeout), http=False)
         if banner:
-            return PreProbe("banner", banner=banner)
+            return FirstLook(PreProbe("banner", banner=banner))
         if reader.at_eof():
-            return b""
+            return FirstLook(None)
         writer.write(_request(ip, port, config))
         await asyncio.wait_for(writer.drain(), config.read_timeout)
-        raw = await _read(reader, config.read_timeout, http=True)
+        raw, ended = await _read(reader, config.read_timeout, http=True)
     finally:
         await _close(writer)
     answer = parse_http_answer(raw)
     if answer is not None:
-        return PreProbe("http", http=answer)
+        return FirstLook(PreProbe("http", http=answer))
     if raw and not raw.startswith(b"\x15\x03"):
-        return PreProbe("reply", reply=raw)
-    return raw
+        return FirstLook(PreProbe("reply", reply=raw))
+    return FirstLook(None, raw, closed=ended and not raw)
 
 
 async def _tls(network: Network, ip: str, port: int, config: ScanConfig) -> PreProbe | None:
@@ -129,7 +159,7 @@ async def _tls(network: Network, ip: str, port: int, config: ScanConfig) -> PreP
     try:
         writer.write(_request(ip, port, config))
         await asyncio.wait_for(writer.drain(), config.read_timeout)
-        raw = await _read(reader, config.read_timeout, http=True)
+        raw, _ = await _read(reader, config.read_timeout, http=True)
     finally:
         await _close(writer)
     answer = parse_http_answer(raw, tls=True)
@@ -138,23 +168,35 @@ async def _tls(network: Network, ip: str, port: int, config: ScanConfig) -> PreP
     return PreProbe("reply", reply=raw) if raw else None
 
 
-async def preprobe(network: Network, ip: str, port: int, config: ScanConfig) -> PreProbe:
-    """Look at ``ip:port`` once (see the module docstring); never raises."""
-    budget = config.connect_timeout * 2 + config.banner_wait + config.read_timeout * 2 + 1
+async def first_look(network: Network, ip: str, port: int, config: ScanConfig) -> FirstLook:
+    """Steps 1-2 (banner, plain ``GET /``); never raises."""
+    budget = config.connect_timeout + config.banner_wait + config.read_timeout * 2 + 1
     try:
         async with asyncio.timeout(budget):
-            try:
-                plain = await _plain(network, ip, port, config)
-            except (OSError, TimeoutError, ValueError):
-                plain = b""
-            if isinstance(plain, PreProbe):
-                return plain
-            try:
-                secure = await _tls(network, ip, port, config)
-            except (OSError, TimeoutError, ValueError):
-                secure = None
-            if secure is not None:
-                return secure
-            return PreProbe("reply", reply=plain) if plain else PreProbe("silent")
+            return await _plain(network, ip, port, config)
+    except Exception:  # refused, reset, timed out, or anything a hostile server provokes
+        return FirstLook(None)
+
+
+async def finish(
+    network: Network, ip: str, port: int, config: ScanConfig, look: FirstLook
+) -> PreProbe:
+    """Step 3 after ``look`` (the TLS ``GET /`` when the plain one explained nothing)."""
+    if look.pre is not None:
+        return look.pre
+    try:
+        async with asyncio.timeout(config.connect_timeout + config.read_timeout * 2 + 1):
+            secure = await _tls(network, ip, port, config)
     except Exception:  # anything a hostile server provokes: the port stays unexplained
-        return PreProbe("silent")
+        secure = None
+    if secure is not None:
+        return replace(secure, closed=True) if look.closed else secure
+    if look.raw:
+        return PreProbe("reply", reply=look.raw)
+    return PreProbe("silent", closed=look.closed)
+
+
+async def preprobe(network: Network, ip: str, port: int, config: ScanConfig) -> PreProbe:
+    """Look at ``ip:port`` once (see the module docstring); never raises."""
+    look = await first_look(network, ip, port, config)
+    return await finish(network, ip, port, config, look)

@@ -35,6 +35,7 @@ from leakmap.findings import Finding
 if TYPE_CHECKING:
     from leakmap.classify.engine import Classifier
     from leakmap.net.bounded import Network
+    from leakmap.net.preprobe import FirstLook
 
 __all__ = [
     "AuthState",
@@ -224,6 +225,9 @@ PreProbeFamily = str
 ``reply``   a non-HTTP answer to ``GET /`` (RESP ``-ERR``, memcached ``ERROR``, a binary
             error packet, a TLS alert without a TLS service behind): :attr:`PreProbe.reply`
 ``silent``  nothing at all within the wait (or closed without a byte)
+
+:attr:`PreProbe.closed` adds: the server hung up on the plain ``GET /`` without a byte (Redis 7,
+PostgreSQL and many binary protocols do) - a signal for a plugin's ``accepts``.
 """
 
 
@@ -252,6 +256,8 @@ class PreProbe:
     banner: bytes = b""
     reply: bytes = b""
     http: HttpAnswer | None = None
+    #: the server closed the connection on the plain ``GET /`` without sending a byte
+    closed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,6 +314,7 @@ class ScanContext:
     network: Network
     classifier: Classifier
     _preprobes: dict[tuple[str, int], Any] = field(default_factory=dict)
+    _first_looks: dict[tuple[str, int], Any] = field(default_factory=dict)
     _claims: dict[str, str] = field(default_factory=dict)
 
     def claim(self, key: str, label: str) -> str | None:
@@ -321,14 +328,37 @@ class ScanContext:
         """The port's pre-probe: made on first use, then served from the cache."""
         import asyncio
 
-        from leakmap.net.preprobe import preprobe
+        from leakmap.net.preprobe import finish
 
         key = (port.ip, port.port)
         task = self._preprobes.get(key)
         if task is None:
-            task = asyncio.ensure_future(preprobe(self.network, port.ip, port.port, self.config))
+
+            async def whole() -> PreProbe:
+                look = await self._first_look(port)
+                return await finish(self.network, port.ip, port.port, self.config, look)
+
+            task = asyncio.ensure_future(whole())
             self._preprobes[key] = task
         result: PreProbe = await asyncio.shield(task)
+        return result
+
+    async def first_look(self, port: OpenPort) -> PreProbe:
+        """What the pre-probe knows before its TLS step (cached, shared with :meth:`preprobe`):
+        the final answer, or ``PreProbe("silent", closed=...)`` while TLS is still to try."""
+        return (await self._first_look(port)).provisional
+
+    async def _first_look(self, port: OpenPort) -> FirstLook:
+        import asyncio
+
+        from leakmap.net.preprobe import first_look
+
+        key = (port.ip, port.port)
+        task = self._first_looks.get(key)
+        if task is None:
+            task = asyncio.ensure_future(first_look(self.network, port.ip, port.port, self.config))
+            self._first_looks[key] = task
+        result: FirstLook = await asyncio.shield(task)
         return result
 
 

@@ -156,14 +156,22 @@ async def _redis_admin(
 
 
 class RedisServer(_Process):
-    """``redis-server`` on ``ip:6379``. ``password`` sets requirepass; ``acl`` adds ACL
-    ``user`` lines (the default user's rules); protected mode is on whenever a password is."""
+    """``redis-server`` on ``ip:port`` (6379 unless told). ``password`` sets requirepass;
+    ``acl`` adds ACL ``user`` lines (the default user's rules); protected mode is on whenever
+    a password is."""
 
     name = "redis"
 
-    def __init__(self, ip: str, *, password: str | None = None, acl: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        ip: str,
+        *,
+        password: str | None = None,
+        acl: tuple[str, ...] = (),
+        port: int = 6379,
+    ) -> None:
         super().__init__(ip)
-        self.port = 6379
+        self.port = port
         self.password = password
         lines = [
             f"bind {self.ip}",

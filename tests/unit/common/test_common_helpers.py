@@ -14,7 +14,7 @@ from leakmap.net.bounded import Network
 from leakmap.net.preprobe import parse_http_answer, preprobe
 from leakmap.report.console import group_findings
 from leakmap.sanitize import sanitize
-from leakmap.services.base import DataFinding, Resource, ScanConfig, ServiceReport
+from leakmap.services.base import DataFinding, PreProbe, Resource, ScanConfig, ServiceReport
 from leakmap.services.common.catalogue import Catalogue, RuleMeta, rule
 from leakmap.services.common.sampling import leak_hint, prioritise
 from leakmap.services.common.sqlguard import (
@@ -154,20 +154,26 @@ def test_parse_http_answer() -> None:
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
-async def _family(handler: Handler) -> str:
+async def _preprobe(handler: Handler) -> PreProbe:
     server = await asyncio.start_server(handler, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     config = ScanConfig(connect_timeout=1.0, read_timeout=0.5, banner_wait=0.2)
     try:
-        pre = await preprobe(
+        return await preprobe(
             Network(connect_timeout=1.0, read_timeout=0.5), "127.0.0.1", port, config
         )
     finally:
         server.close()
-    return pre.family
+
+
+async def _family(handler: Handler) -> str:
+    return (await _preprobe(handler)).family
 
 
 async def test_preprobe_families() -> None:
+    """Each family; ``closed`` only for a hang-up on the plain ``GET /`` without a byte
+    (Redis 7 drops the connection on ``Host:``), never for a server that waits or answers."""
+
     async def banner(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
         w.write(b"SSH-2.0-x\r\n")
         await w.drain()
@@ -190,10 +196,18 @@ async def test_preprobe_families() -> None:
         await r.read()
         w.close()
 
+    async def hang_up(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        await r.readuntil(b"Host:")
+        w.close()
+
     assert await _family(banner) == "banner"
     assert await _family(http) == "http"
     assert await _family(reply) == "reply"
     assert await _family(silent) == "silent"
+    hung = await _preprobe(hang_up)
+    assert (hung.family, hung.closed) == ("silent", True)
+    assert (await _preprobe(silent)).closed is False
+    assert (await _preprobe(reply)).closed is False
 
 
 def _f(rule_id: str, port: int, resource: str | None) -> Finding:

@@ -297,6 +297,65 @@ async def test_pipeline_bounds_assessments() -> None:
     assert peak == 3
 
 
+class HangUpDouble(BannerServiceDouble):
+    """A plugin for a RESP-like server that hangs up on HTTP: it takes ``silent`` + ``closed``."""
+
+    name: ClassVar[str] = "hangup"
+    protocols: ClassVar[frozenset[str]] = frozenset({"silent"})
+
+    def accepts(self, pre: PreProbe) -> bool:
+        return pre.family == "silent" and pre.closed
+
+    async def fingerprint(self, port: OpenPort, ctx: ScanContext) -> Endpoint | None:
+        self.fingerprinted.append(port.port)
+        reader, writer = await ctx.network.open_tcp(port.ip, port.port)
+        try:
+            writer.write(b"HELLO\r\n")
+            data = await read_bounded(reader, 64, ctx.config.read_timeout)
+        except (TimeoutError, ProbeError, OSError):
+            return None
+        finally:
+            writer.close()
+        if not data.startswith(b"+HANGUP"):
+            return None
+        return Endpoint(port.host, port.ip, port.port, self.name, Transport.NATIVE, "hello")
+
+
+async def test_a_port_that_hangs_up_on_http_is_offered_before_the_tls_step() -> None:
+    """Like Redis 7: an HTTP ``Host:`` line ends the connection without a byte, a TLS hello
+    gets nothing (the client's handshake waits for its timeout). The plugin that accepts a
+    hang-up identifies the port from the first look: no TLS hello is ever sent."""
+    first_bytes: list[bytes] = []
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.read(1)
+            first_bytes.append(head)
+            while line := head + await asyncio.wait_for(reader.readline(), 5):
+                head = b""
+                if line.startswith(b"Host:"):
+                    break
+                if line == b"HELLO\r\n":
+                    writer.write(b"+HANGUP\r\n")
+                    await writer.drain()
+        except (TimeoutError, OSError, ValueError):
+            pass
+        writer.close()
+
+    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    plugin = HangUpDouble()
+    pipeline = Pipeline([BannerServiceDouble(), plugin], ScanConfig(), Classifier.load())
+    try:
+        _, summary = await _collect(pipeline.scan_hosts([ScanHost("h", "127.0.0.1", (port,))]))
+    finally:
+        server.close()
+    assert [r.report.service for r in summary.results] == ["hangup"]
+    assert plugin.fingerprinted == [port]
+    assert not [b for b in first_bytes if b.startswith(b"\x16")], first_bytes  # no TLS hello
+    assert {b"G", b"H"} <= set(first_bytes)  # the plain GET /, the plugin's HELLO
+
+
 def test_candidates_claimants_first() -> None:
     class A(BannerServiceDouble):
         name: ClassVar[str] = "a"

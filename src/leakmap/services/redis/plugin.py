@@ -52,7 +52,8 @@ class Redis(StorePlugin):
     name: ClassVar[str] = "redis"
     transport: ClassVar[str] = "resp"
     default_ports: ClassVar[Mapping[int, str]] = MappingProxyType({6379: "resp"})
-    # GET / gets "-ERR wrong number of arguments", NOAUTH or DENIED; nothing from a tarpit
+    # GET / gets "-ERR wrong number of arguments", NOAUTH or DENIED (before 7), a hang-up
+    # without a byte (7 and later); nothing from a tarpit
     protocols: ClassVar[frozenset[str]] = frozenset({"reply", "silent"})
     url_schemes: ClassVar[Mapping[str, tuple[int, str]]] = MappingProxyType(
         {"redis": (6379, "resp")}
@@ -70,7 +71,11 @@ class Redis(StorePlugin):
     catalogue: ClassVar[Catalogue] = CATALOGUE
 
     def accepts(self, pre: PreProbe) -> bool:
-        """RESP errors to the pre-probe's ``GET /``: wrong arity, NOAUTH, protected mode."""
+        """RESP errors to the pre-probe's ``GET /``: wrong arity, NOAUTH, protected mode; or
+        the hang-up without a byte of Redis 7 and later (``Host:`` is taken for a
+        cross-protocol attack and the connection dropped, replies unsent)."""
+        if pre.family == "silent" and pre.closed:
+            return True
         return pre.reply.startswith((b"-ERR ", b"-NOAUTH ", b"-DENIED ", b"-NOPERM "))
 
     async def _fingerprint(self, port: OpenPort, ctx: ScanContext) -> Endpoint | None:
