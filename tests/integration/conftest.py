@@ -47,6 +47,7 @@ from leakmap.lab.clickhouse import (
 )
 
 from .servers import GARBAGE_MODES, GarbageMode, GarbageTcp, OkHttpDecoy
+from .sql.fixtures import mariadb_open, mariadb_protected, pg_app_only, pg_open, pg_protected
 
 __all__ = [
     "CH_PORTS",
@@ -59,6 +60,11 @@ __all__ = [
     "garbage_tcp",
     "garbage_tcp_all",
     "lab_seed",
+    "mariadb_open",
+    "mariadb_protected",
+    "pg_app_only",
+    "pg_open",
+    "pg_protected",
     "start_clickhouse",
 ]
 

@@ -32,8 +32,10 @@ from leakmap.lab.clickhouse import _die_with_parent, terminate_pid
 from leakmap.lab.seed import Dataset, build_dataset
 
 __all__ = [
+    "READS",
     "MariaDbServer",
     "PgServer",
+    "assert_only_reads",
     "mariadb_available",
     "postgres_available",
     "start_mariadb",
@@ -336,6 +338,17 @@ class MariaDbServer(_SqlServer):
             elif current in tcp_sessions and out:
                 out[-1] += "\n" + line  # a statement spanning lines
         return out
+
+
+#: the first word of every statement a read-only scanner may send
+READS = ("SELECT", "SHOW")
+
+
+def assert_only_reads(statements: list[str]) -> None:
+    """The server's own record (statement log, general log): every statement a read."""
+    assert statements, "the server logged no statement of the scanner"
+    for s in statements:
+        assert s.lstrip().split(None, 1)[0].upper() in READS, s[:120]
 
 
 def start_postgres(

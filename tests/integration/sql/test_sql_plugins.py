@@ -29,10 +29,9 @@ from leakmap.services.base import (
 from leakmap.services.mysql.plugin import MySQL
 from leakmap.services.postgresql.plugin import PostgreSQL
 
-from .servers import MariaDbServer, PgServer
+from .servers import MariaDbServer, PgServer, assert_only_reads
 
 ALL_FOUR = {DataCategory.SECRET, DataCategory.PII, DataCategory.CHAT, DataCategory.INFRASTRUCTURE}
-READS = ("SELECT", "SHOW")
 
 
 @pytest.fixture(scope="module")
@@ -75,12 +74,6 @@ def logged(
     before = len(server.scanner_statements())
     endpoint, result = run()
     return endpoint, result, server.scanner_statements()[before:]
-
-
-def assert_only_reads(statements: list[str]) -> None:
-    assert statements, "the server logged no statement of the scanner"
-    for s in statements:
-        assert s.lstrip().split(None, 1)[0].upper() in READS, s[:120]
 
 
 # --------------------------------------------------------------------------- PostgreSQL

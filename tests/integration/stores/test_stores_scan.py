@@ -1,20 +1,25 @@
 """One ``leakmap scan`` over every store at once: the real Redis (open, password, hardened
-ACL), memcached (open, ascii auth) and etcd (open Kubernetes etcd, auth enabled) servers, and
-the recorded Elasticsearch and MongoDB exchanges served on loopback (recorded_servers.py).
+ACL), PostgreSQL 15 and MariaDB (open, password), memcached (open, ascii auth) and etcd (open
+Kubernetes etcd, auth enabled) servers, and the recorded Elasticsearch and MongoDB exchanges
+served on loopback (recorded_servers.py).
 
 The scan runs once (module scope) as a subprocess with ``--format json``; every test reads
 that one report. Around it, each server's own record proves the scan read only: Redis
-``INFO commandstats`` (every command of every outcome: ran, rejected, failed), memcached's
+``INFO commandstats`` (every command of every outcome: ran, rejected, failed), PostgreSQL's
+``log_statement=all`` log and MariaDB's general log (the scanner's sessions), memcached's
 write counters, etcd's revision. A mutant scanner that also sends one write (``DEL`` of a key
-that does not exist - it changes nothing, yet it is a write command) fails the same check.
+that does not exist - it changes nothing, yet it is a write command) fails the Redis check;
+the SQL logs' mutants are in tests/integration/sql/test_sql_readonly_proof.py.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +31,7 @@ from leakmap.lab.addresses import random_loopback
 from leakmap.report.catalogue import scan_catalogue
 from leakmap.report.json import load_schema
 
+from ..sql.servers import MariaDbServer, PgServer, assert_only_reads
 from .readonly import memcached_writes, redis_reads, redis_writes
 from .recorded_servers import RecordedEsServer, RecordedMongoServer
 from .servers import EtcdServer, MemcachedServer, RedisServer, make_planted
@@ -69,12 +75,28 @@ class Stores:
     etcd_auth: EtcdServer
     es_recorded: RecordedEsServer
     mongo_recorded: RecordedMongoServer
+    pg_open: PgServer
+    pg_protected: PgServer
+    mariadb_open: MariaDbServer
+    mariadb_protected: MariaDbServer
+
+    def sql(self) -> dict[str, PgServer | MariaDbServer]:
+        return {
+            "pg_open": self.pg_open,
+            "pg_protected": self.pg_protected,
+            "mariadb_open": self.mariadb_open,
+            "mariadb_protected": self.mariadb_protected,
+        }
 
     def targets(self) -> list[str]:
         return [
             f"{self.redis_open.ip}:6379",
             f"{self.redis_password.ip}:6379",
             f"{self.redis_acl.ip}:6379",
+            f"{self.pg_open.ip}:{self.pg_open.port}",
+            f"{self.pg_protected.ip}:{self.pg_protected.port}",
+            f"{self.mariadb_open.ip}:{self.mariadb_open.port}",
+            f"{self.mariadb_protected.ip}:{self.mariadb_protected.port}",
             f"{self.memcached_open.ip}:11211",
             f"{self.memcached_auth.ip}:11211",
             f"{self.etcd_open.ip}:2379",
@@ -95,6 +117,10 @@ class Stores:
         )
         planted = [s.planted.raw_values for s in servers if s.planted is not None]
         planted += [self.es_recorded.planted.raw_values, self.mongo_recorded.planted.raw_values]
+        for sql in self.sql().values():
+            assert sql.dataset is not None
+            d = sql.dataset
+            planted.append((*[x.value for x in d.secrets], *d.emails, *d.cards))
         return [v for values in planted for v in values]
 
 
@@ -108,6 +134,8 @@ class Scan:
     mc_after: dict[str, dict[str, int]]
     etcd_before: dict[str, int]
     etcd_after: dict[str, int]
+    #: what each SQL server logged for the scanner's sessions during the scan
+    sql_statements: dict[str, list[str]]
 
     def service(self, ip: str, port: int) -> dict[str, Any]:
         found: list[dict[str, Any]] = [
@@ -135,6 +163,10 @@ def stores(
     etcd_auth: EtcdServer,
     es_recorded: RecordedEsServer,
     mongo_recorded: RecordedMongoServer,
+    pg_open: PgServer,
+    pg_protected: PgServer,
+    mariadb_open: MariaDbServer,
+    mariadb_protected: MariaDbServer,
 ) -> Stores:
     return Stores(
         redis_open,
@@ -146,6 +178,10 @@ def stores(
         etcd_auth,
         es_recorded,
         mongo_recorded,
+        pg_open,
+        pg_protected,
+        mariadb_open,
+        mariadb_protected,
     )
 
 
@@ -157,6 +193,7 @@ def scan(stores: Stores) -> Scan:
     redis_before = {k: s.commandstats() for k, s in redis.items()}
     mc_before = {k: s.stats() for k, s in mcs.items()}
     etcd_before = {k: s.revision() for k, s in etcds.items()}
+    sql_before = {k: len(s.scanner_statements()) for k, s in stores.sql().items()}
     run = leakmap("scan", *stores.targets(), "--format", "json", *FAST)
     assert run.code == 0, run.stderr[-2000:]
     return Scan(
@@ -168,6 +205,7 @@ def scan(stores: Stores) -> Scan:
         {k: s.stats() for k, s in mcs.items()},
         etcd_before,
         {k: s.revision() for k, s in etcds.items()},
+        {k: s.scanner_statements()[sql_before[k] :] for k, s in stores.sql().items()},
     )
 
 
@@ -178,6 +216,10 @@ def test_one_report_covers_every_store(stores: Stores, scan: Scan) -> None:
         (stores.redis_open.ip, 6379): "redis",
         (stores.redis_password.ip, 6379): "redis",
         (stores.redis_acl.ip, 6379): "redis",
+        (stores.pg_open.ip, 5432): "postgresql",
+        (stores.pg_protected.ip, 5432): "postgresql",
+        (stores.mariadb_open.ip, 3306): "mysql",
+        (stores.mariadb_protected.ip, 3306): "mysql",
         (stores.memcached_open.ip, 11211): "memcached",
         (stores.memcached_auth.ip, 11211): "memcached",
         (stores.etcd_open.ip, 2379): "etcd",
@@ -233,6 +275,36 @@ def test_hardened_acl_redis_denies_the_dangerous_commands(stores: Stores, scan: 
     )
 
 
+def test_postgresql_open_and_protected(stores: Stores, scan: Scan) -> None:
+    svc = scan.service(stores.pg_open.ip, 5432)
+    assert svc["auth"] == "none" and svc["version"].startswith("15.") and svc["proof"]
+    assert {"chatbot.public.log_stream", "analytics.public.page_views"} <= {
+        r["name"] for r in svc["resources"]
+    }
+    assert {"secret", "pii", "chat"} <= _categories(svc)
+    caps = svc["capabilities"]
+    assert caps["superuser"] is True and caps["code-execution"] is True
+    rules = scan.findings(stores.pg_open.ip)
+    assert {"postgresql.open-access", "postgresql.data.secret"} <= set(rules)
+    protected = scan.service(stores.pg_protected.ip, 5432)
+    assert protected["auth"] == "required" and protected["resources"] == []
+    assert not any(r.startswith("postgresql.data.") for r in scan.findings(stores.pg_protected.ip))
+
+
+def test_mariadb_open_and_protected(stores: Stores, scan: Scan) -> None:
+    svc = scan.service(stores.mariadb_open.ip, 3306)
+    assert svc["service"] == "mysql" and svc["auth"] == "none" and "MariaDB" in svc["version"]
+    assert {"chatbot.log_stream", "analytics.page_views"} <= {r["name"] for r in svc["resources"]}
+    assert {"secret", "pii", "chat"} <= _categories(svc)
+    caps = svc["capabilities"]
+    assert caps["file"] is True and caps["write"] is True and caps["grant"] is True
+    rules = scan.findings(stores.mariadb_open.ip)
+    assert {"mysql.open-access", "mysql.capability.file", "mysql.data.secret"} <= set(rules)
+    protected = scan.service(stores.mariadb_protected.ip, 3306)
+    assert protected["auth"] == "required" and protected["resources"] == []
+    assert not any(r.startswith("mysql.data.") for r in scan.findings(stores.mariadb_protected.ip))
+
+
 def test_memcached_open_and_auth(stores: Stores, scan: Scan) -> None:
     svc = scan.service(stores.memcached_open.ip, 11211)
     assert svc["auth"] == "none" and svc["version"] == "1.6.18"
@@ -277,6 +349,10 @@ def test_the_servers_own_records_show_only_reads(scan: Scan) -> None:
         assert memcached_writes(scan.mc_before[name], scan.mc_after[name]) == {}, name
     assert scan.mc_after["open"]["get_hits"] > scan.mc_before["open"]["get_hits"]
     assert scan.etcd_after == scan.etcd_before
+    for name in ("pg_open", "mariadb_open"):  # the open servers' logs: reads, and some
+        assert_only_reads(scan.sql_statements[name])
+    for name in ("pg_protected", "mariadb_protected"):  # no login: nothing ran at all
+        assert scan.sql_statements[name] == [], name
 
 
 # A scanner that also sends one write: DEL of a key that does not exist (changes nothing)
@@ -339,5 +415,30 @@ def test_try_default_credentials_on_a_redis_with_the_example_password(lab_seed: 
         assert finding["severity"] == "critical" and "user 'default'" in finding["evidence"]
         assert report["services"][0]["resources"] != []  # read with the accepted credential
         assert "foobared" not in run.stdout + run.stderr
+    finally:
+        server.stop()
+
+
+def test_redis_on_a_port_of_its_own_is_found_quickly(lab_seed: int) -> None:
+    """Redis 7 hangs up on the pre-probe's ``GET /`` (it takes ``Host:`` for a cross-protocol
+    attack): the hang-up lets the Redis plugin try before the TLS step, so a Redis on a port
+    nobody claims is found, and without the TLS handshake's timeout (the connect timeout,
+    10 s here: the old path could not end before it)."""
+    rng = random.Random(lab_seed + 104)
+    port = rng.randrange(20000, 60000)
+    server = RedisServer(random_loopback((port,)), port=port).start()
+    try:
+        server.seed(make_planted(lab_seed + 104), filler=5)
+        (info,) = server.admin(("INFO", "server"))
+        assert isinstance(info, bytes) and b"redis_version:7." in info  # the version that hangs up
+        options = ["--timeout", "10", "--read-timeout", "3", "--no-progress", "--no-history"]
+        start = time.monotonic()
+        run = leakmap("scan", server.ip, "--ports", str(port), "--format", "json", *options)
+        elapsed = time.monotonic() - start
+        assert run.code == 0, run.stderr[-2000:]
+        (svc,) = run.json()["services"]
+        assert (svc["service"], svc["port"], svc["auth"]) == ("redis", port, "none")
+        assert any(r["kind"] == "keyspace" for r in svc["resources"])
+        assert elapsed < 10, elapsed
     finally:
         server.stop()

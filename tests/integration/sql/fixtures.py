@@ -1,5 +1,7 @@
 """Session fixtures: real PostgreSQL 15 and MariaDB servers from Debian, open and protected,
 each on its own random 127.x address, seeded with the lab's chat-log pool (``.dataset``).
+Registered for every integration test by tests/integration/conftest.py (one server of each
+per session, shared by tests/integration/sql and the one-scan test of tests/integration/stores).
 
 ``pg_open``          every role over TCP by ``trust`` (``postgres`` is a superuser), seeded.
 ``pg_protected``     ``scram-sha-256`` over TCP, ``postgres`` has ``.password``, seeded.
@@ -27,6 +29,8 @@ from .servers import (
     start_mariadb,
     start_postgres,
 )
+
+__all__ = ["mariadb_open", "mariadb_protected", "pg_app_only", "pg_open", "pg_protected"]
 
 
 def _need_postgres() -> None:
