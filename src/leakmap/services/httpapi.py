@@ -190,7 +190,8 @@ def deadline_timeout(deadline: Deadline) -> asyncio.Timeout:
     return asyncio.timeout(max(0.1, deadline.left()))
 
 
-def base_url(ip: str, port: int, tls: bool) -> str:
+def base_url(ip: str, port: int, tls: bool = False) -> str:
+    """``http://ip:port`` (``https`` with ``tls``; IPv6 in brackets), for every HTTP plugin."""
     host = f"[{ip}]" if ":" in ip else ip
     return f"{'https' if tls else 'http'}://{host}:{port}"
 

@@ -44,6 +44,7 @@ from leakmap.services.base import (
 )
 from leakmap.services.common.catalogue import Catalogue, rule
 from leakmap.services.common.sample import classify_sample
+from leakmap.services.httpapi import base_url
 
 __all__ = [
     "Outcome",
@@ -57,11 +58,6 @@ __all__ = [
 
 
 C = TypeVar("C", bound=Conversation)
-
-
-def base_url(ip: str, port: int, tls: bool = False) -> str:
-    host = f"[{ip}]" if ":" in ip else ip
-    return f"{'https' if tls else 'http'}://{host}:{port}"
 
 
 @dataclass(slots=True)
