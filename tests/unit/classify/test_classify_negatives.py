@@ -131,6 +131,9 @@ _DER_HEAD = "MIIEpAIBAAKCAQEA"  # SEQUENCE of 1192 bytes, as every 2048-bit RSA 
 _CUT_KEY = f"-----BEGIN RSA PRIVATE KEY-----\\n{_DER_HEAD}{_rand(_B64, 80)}"  # no END: cut off
 
 REAL_CODE_NEGATIVES = [
+    # test-suite logs (DejaGnu, automake): a status word, then the test file's relative path
+    "PASS: gdb.ada/assign_1.exp: set convenience variable $xxx to 1",
+    "PASS: gdb.base/break-main-file-remove-fail.exp: cmd=delete: delete breakpoint",
     # optional chaining in bundled JavaScript: a reference, not a value
     'let credentials = (req instanceof Request ? req.credentials : init2?.credentials) ?? "x";',
     "t.credentials=e?.auth?.credentials,t.mode=n",
@@ -215,6 +218,9 @@ REAL_CODE_POSITIVES = [
     ("secret.generic.password", "admin_pass='{v}',", "Kx8mQ2vLp7Rz" + _rand(_ALNUM, 4) + "!"),
     ("secret.generic.password", 'password: "{v}"', "Tr0ub4dor&3" + _rand(_ALNUM, 3)),
     ("secret.generic.password", 'password: "{v}"', "!Summer2024" + _rand(_ALNUM, 2)),
+    # a slash in a password is not a path: only dir/file.ext is
+    ("secret.generic.password", "PASS: {v}", _rand(_ALNUM, 5) + "/" + _rand(_ALNUM, 6) + "#7"),
+    ("secret.generic.password", "db_pass: {v}", "Xk3/9fQ" + _rand(_ALNUM, 5) + ".k8"),
     ("secret.generic.password", "{{'u_ao_pass': '{v}'}}", _rand(_ALNUM, 12) + "!"),
     ("secret.generic.password", '{{"password": {v}}}', _rand(_ALNUM, 12) + "#"),
     ("secret.generic.assignment", "/cb?access_token={v}&expires=3600", _rand(_ALNUM, 32)),
