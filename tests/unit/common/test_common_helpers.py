@@ -4,13 +4,14 @@ plugin builds on, each checked on the cases that would break a plugin if they we
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Awaitable, Callable
 
 import pytest
 
 from leakmap.categories import DataCategory
 from leakmap.findings import Finding, Severity
-from leakmap.net.bounded import Network
+from leakmap.net.bounded import Network, insecure_tls_context
 from leakmap.net.preprobe import parse_http_answer, preprobe
 from leakmap.report.console import group_findings
 from leakmap.sanitize import sanitize
@@ -208,6 +209,16 @@ async def test_preprobe_families() -> None:
     assert (hung.family, hung.closed) == ("silent", True)
     assert (await _preprobe(silent)).closed is False
     assert (await _preprobe(reply)).closed is False
+
+
+def test_insecure_tls_context_loads_no_ca_store() -> None:
+    """Nothing is verified, so no CA store is read (create_default_context reads it on every
+    call: tens of ms of CPU blocking the event loop per TLS connection); same options."""
+    ctx = insecure_tls_context()
+    assert ctx.verify_mode == ssl.CERT_NONE and not ctx.check_hostname
+    assert ctx.cert_store_stats()["x509_ca"] == 0
+    assert ctx.options == ssl.create_default_context().options
+    assert ctx.minimum_version == ssl.create_default_context().minimum_version
 
 
 def _f(rule_id: str, port: int, resource: str | None) -> Finding:
