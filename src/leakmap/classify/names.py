@@ -45,7 +45,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import unquote
 
-from leakmap.classify.validators import documented_jwt
+from leakmap.classify.validators import DOCUMENTED_EXAMPLE_VALUES, documented_jwt
 
 __all__ = [
     "NAME_FILTERS",
@@ -227,6 +227,7 @@ _EXAMPLE_PASSWORDS = frozenset(
 # symbols read as the letters they stand for; then runs of one letter fold to one.
 _DELEET = str.maketrans("013457$@!", "oieastsai")
 _NOT_LOWER = re.compile(r"[^a-z]+")
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _REPEATS = re.compile(r"(.)\1+")
 _SELF_DESCRIBING = re.compile(r"pas+w(?:o?r)?d|secret|sekret|changeme|letmein")
 
@@ -239,9 +240,14 @@ def says_secret(value: str) -> bool:
     tail is not an example)."""
     if "%" in value:
         value = unquote(value)
-    letters = _REPEATS.sub(r"\1", _NOT_LOWER.sub("", value.lower().translate(_DELEET)))
-    rest, words = _SELF_DESCRIBING.subn("", letters)
-    return words > 0 and len(rest) <= 8
+    low = value.lower()
+    # Symbols read as letters (``Pa$$w0rd``) or as separators (``Pass@Word1``).
+    for text in (low, _NOT_ALNUM.sub("", low)):
+        letters = _REPEATS.sub(r"\1", _NOT_LOWER.sub("", text.translate(_DELEET)))
+        rest, words = _SELF_DESCRIBING.subn("", letters)
+        if words > 0 and len(rest) <= 8:
+            return True
+    return False
 
 
 def typed_sequence(value: str) -> bool:
@@ -296,6 +302,8 @@ def _basic_credential(value: str, text: str, start: int) -> bool:
     user, sep, password = decoded.partition(":")
     if not sep:
         return False
+    if password in DOCUMENTED_EXAMPLE_VALUES:  # RFC 6749's s6BhdRkqt3:gX1fBat3bV
+        return True
     return is_documented_credential(user, password) or is_code(password) or says_secret(password)
 
 
@@ -325,6 +333,43 @@ _QUOTED_KEY = re.compile(r"[\"'][ \t]*(?::|=>)[ \t]*$")
 _IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
 # A query parameter of an image URL (``badge.svg?token=...``): badge tokens are published.
 _IMAGE_QUERY = re.compile(r"(?i)\.(?:svg|png|gif|jpe?g|webp)\?(?:[^\s\"'()<>?]*&)?[\w.-]*=$")
+# An image's address in HTML or Markdown (``<img src="https://badge…?token=``, ``![ci](…?token=``):
+# the same, without a file extension.
+_IMAGE_SRC = re.compile(
+    r"(?i)(?:<img\b[^>]{0,200}?\bsrc[ \t]*=[ \t]*[\"']?|!\[[^\]\n]{0,100}\]\()"
+    r"[^\s\"'()<>]*\?(?:[^\s\"'()<>?]*&)?[\w.-]*=$"
+)
+# The name of the field a value is assigned to (``"nextForwardToken": "``, ``ClientToken=``).
+_FIELD_BEFORE = re.compile(r"([A-Za-z][\w.-]{0,80})\\?[\"']?[ \t]*(?::=|=>|=|:)[ \t]*\\?[\"']?$")
+# What a token field's other words say when its value is not a credential: a page or stream
+# position (NextToken, nextForwardToken, ContinuationToken, PaginationToken, cursor and
+# marker tokens), an idempotency or request-deduplication key (IdempotencyToken, AWS's
+# ClientToken), an optimistic-lock or job handle (PolicyUpdateToken, ExportToken,
+# NodeAssociationStatusToken), or whom a token is about (SubjectFromWebIdentityToken).
+_NOT_CREDENTIAL_PARTS = frozenset(
+    [
+        "next", "prev", "previous", "forward", "backward", "continuation", "pagination",
+        "page", "paging", "cursor", "marker", "idempotency", "idempotent", "dedup",
+        "deduplication", "update", "export", "import", "copy", "status", "sync", "resume",
+        "scroll", "poll", "change", "delta", "etag", "subject",
+    ]
+)  # fmt: skip
+
+
+def _position_token_field(text: str, start: int) -> bool:
+    """The value is assigned to a ``…Token`` field whose other words name a position,
+    an idempotency key or a handle (see ``_NOT_CREDENTIAL_PARTS``), or to AWS's
+    ``ClientToken`` (an idempotency key). ``AccessToken``, ``SessionToken``,
+    ``refresh_token``, ``client_secret`` keep being reported."""
+    m = _FIELD_BEFORE.search(text, max(0, start - 100), start)
+    if m is None:
+        return False
+    parts = [p.lower() for p in _PIECES.findall(m.group(1)) if not p.isdigit()]
+    if not parts or parts[-1] != "token":
+        return False
+    return parts[:-1] == ["client"] or any(p in _NOT_CREDENTIAL_PARTS for p in parts[:-1])
+
+
 # The next line of a wrapped base64 block (PEM and MIME wrap at 64 and 76 characters).
 _NEXT_BASE64_LINE = re.compile(r"(?:\r?\n|\\n)[ \t]*[A-Za-z0-9+/]{40,}")
 
@@ -337,6 +382,8 @@ def _not_a_secret_here(value: str, text: str, start: int) -> bool:
     private keys have their own rule)."""
     lo = max(0, start - 200)
     if _FAKE_FIELD.search(text, max(0, start - 96), start) or _IMAGE_QUERY.search(text, lo, start):
+        return True
+    if _IMAGE_SRC.search(text, max(0, start - 400), start) or _position_token_field(text, start):
         return True
     if _IDENTIFIER.fullmatch(value) and word_like(value) and _QUOTED_KEY.search(text, lo, start):
         return True
@@ -355,9 +402,16 @@ def _generic(value: str, text: str, start: int) -> bool:
     return _not_a_secret_here(value, text, start)
 
 
+# A word in Markdown or reST emphasis (``:param passwd: **DEPRECATED**``): prose.
+_EMPHASISED_WORD = re.compile(r"([*_`]{1,3})[A-Za-z]{3,}\1")
+
+
 def _generic_password(value: str, text: str, start: int) -> bool:
-    """The ``code`` filter, :func:`typed_sequence` and :func:`_not_a_secret_here`."""
+    """The ``code`` filter, :func:`typed_sequence`, an emphasised word and
+    :func:`_not_a_secret_here`."""
     if is_code(value) or says_secret(value) or typed_sequence(value):
+        return True
+    if _EMPHASISED_WORD.fullmatch(value):
         return True
     return _not_a_secret_here(value, text, start)
 
@@ -377,6 +431,8 @@ def _pem_abridged(value: str, text: str, start: int) -> bool:
     line of a key). A block cut off with no END marker near (a log line that was cut) is
     kept."""
     body = _PEM_MARKERS.sub("", value)
+    if "EXAMPLE" in body:  # AWS's pages mark example keys inside the base64 (EXAMPLEBAAKCAQ…)
+        return True
     if "-----END" not in value:
         end = start + len(value)
         return _PEM_END.search(text, end, end + 48) is not None

@@ -23,6 +23,7 @@ from functools import cache
 from typing import Any
 
 __all__ = [
+    "DOCUMENTED_EXAMPLE_VALUES",
     "VALIDATORS",
     "Validator",
     "conversational",
@@ -100,8 +101,32 @@ _PLACEHOLDER_WORDS = (
     "example", "placeholder", "changeme", "change-me", "change_me", "redacted", "masked",
     "dummy", "your", "insert", "replace", "sample", "qwerty",
 )  # fmt: skip
-# Documented examples put a long UPPER word anywhere (AKIAI44QH8DHBEXAMPLE, …EXAMPLEKEY).
-_PLACEHOLDER_UPPER_ANYWHERE = ("EXAMPLE", "PLACEHOLDER", "CHANGEME", "REDACTED")
+# Documented examples put a long UPPER word anywhere (AKIAI44QH8DHBEXAMPLE, …EXAMPLEKEY,
+# …SAMPLE…), and AWS's pages a lower-case ``example`` at the very end (…RdGtexample).
+# Random text spells a six- or seven-letter word with odds below 1e-8 per value.
+_PLACEHOLDER_UPPER_ANYWHERE = ("EXAMPLE", "PLACEHOLDER", "CHANGEME", "REDACTED", "SAMPLE")
+
+# The example credentials of the OAuth RFCs, quoted in every OAuth library's docs and tests:
+# RFC 6749 (access/refresh tokens, the client s6BhdRkqt3's secret, a resource owner's
+# password), RFC 6750, RFC 7009, and RFC 5849 / OAuth Core 1.0a (consumer key and secret,
+# temporary and token credentials, verifier). Like ``scott:tiger``: published examples.
+DOCUMENTED_EXAMPLE_VALUES = frozenset(
+    [
+        "2YotnFZFEjr1zCsicMWpAA",
+        "tGzv3JOkF0XG5Qx2TlKWIA",
+        "gX1fBat3bV",
+        "A3ddj3w",
+        "mF_9.B5f-4.1JqM",
+        "45ghiukldjahdnhzdauz",
+        "dpf43f3p2l4k3l03",
+        "kd94hf93k423kf44",
+        "hh5s93j4hdidpola",
+        "hdhd0244k9j7ao03",
+        "nnch734d00sl2jdk",
+        "pfkkdhi9sl3r4s00",
+        "hfdp7dh39dks9884",
+    ]
+)
 
 
 @cache
@@ -115,6 +140,7 @@ def _placeholder_regex() -> re.Pattern[str]:
         rf"(?<![A-Za-z])(?:{lower})",
         rf"(?<![A-Z])(?:{upper}|{title})",
         r"_(?:here|HERE|Here)(?![a-z])",
+        r"[a-z0-9]example$",
         r"<[^>]*>",
         r"%s\b",
         r"^\$[A-Za-z_]\w*$",
@@ -150,6 +176,8 @@ def _placeholder_hints() -> Any:
 
 def is_placeholder(value: str) -> bool:
     """True for templates, masks, documented examples and similar non-secrets."""
+    if value in DOCUMENTED_EXAMPLE_VALUES:
+        return True
     if (
         not value.startswith("$")
         and next(_placeholder_hints().iter(value.lower()), None) is None

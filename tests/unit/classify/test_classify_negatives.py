@@ -192,6 +192,35 @@ REAL_CODE_NEGATIVES = [
         *_RNG.sample(string.ascii_uppercase, 6), *_RNG.sample(string.digits, 4)
     )
     + ")]",
+    # values that mark themselves as examples: AWS's pages end them with ``example`` or
+    # put EXAMPLE/SAMPLE inside (also inside a private key's base64)
+    f'"SessionToken": "{_rand(_ALNUM, 30)}example",',
+    f"api_key={_rand(_ALNUM, 12)}SAMPLE{_rand(_ALNUM, 12)}",
+    '"privateKey": "-----BEGIN RSA PRIVATE KEY-----\\nEXAMPLE'
+    + "\\n".join(_rand(_B64, 64) for _ in range(4))
+    + '\\n-----END RSA PRIVATE KEY-----"',
+    # the OAuth RFCs' example credentials (RFC 6749, 6750, 7009, 5849)
+    '"access_token":"2YotnFZFEjr1zCsicMWpAA",',
+    "grant_type=refresh_token&refresh_token=tGzv3JOkF0XG5Qx2TlKWIA",
+    "Authorization: Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW",
+    "oauth_token=nnch734d00sl2jdk&oauth_token_secret=pfkkdhi9sl3r4s00&",
+    "grant_type=password&username=johndoe&password=A3ddj3w",
+    "token=45ghiukldjahdnhzdauz&token_type_hint=refresh_token",
+    # position, idempotency and handle tokens are not credentials
+    f'"nextForwardToken": "f/{_rand(string.digits, 56)}",',
+    f'"ClientToken": "{_rand(_ALNUM, 40)}",',
+    f'"IdempotencyToken": "{_rand(_ALNUM, 32)}",',
+    f'"PolicyUpdateToken": "1:{_rand(_B64, 22)}==",',
+    f'"NodeAssociationStatusToken": "{_rand(_B64, 60)}"',
+    # a command-line flag given a constant's name, or an example password that spells it
+    "aws cognito-idp delete-user --access-token ACCESS_TOKEN",
+    "--password Pass@Word1 \\",
+    # an image address without a file extension (a badge service)
+    '<img src="https://img.shields.io/codecov/c/github/acme/p?logo=codecov&style=flat&token='
+    + _rand(_ALNUM, 24)
+    + '" alt="cov">',
+    # an emphasised word in a docstring
+    ":param passwd: **DEPRECATED** Alias for password.",
     # one line of a wrapped base64 certificate body after the word key
     "<keyMaterial>---- BEGIN RSA PRIVATE KEY ----\n"
     f"MIIC{_rand(_ALNUM, 60)}\n{_rand(_ALNUM, 64)}\n{_rand(_ALNUM, 30)}==",
@@ -245,6 +274,16 @@ REAL_CODE_POSITIVES = [
         _rand(_ALNUM, 86) + "==",
     ),
     ("secret.generic.json-field", '{{"auth": "{v}"}}', _b64(f"deploy:{_rand(_ALNUM, 20)}")),
+    # credential ``…Token`` fields and flags keep being reported; so does a key in an image
+    # address that is not the query string
+    ("secret.generic.json-field", '{{"AccessToken": "{v}"}}', _rand(_ALNUM, 40)),
+    ("secret.generic.json-field", '{{"SessionToken": "{v}"}}', _rand(_B64, 60)),
+    ("secret.generic.json-field", '{{"refresh_token": "{v}"}}', _rand(_ALNUM, 22)),
+    ("secret.generic.assignment", "oauth_token_secret={v}&", _rand(_ALNUM, 16)),
+    ("secret.cli.flag", "aws apigateway get-api-key --api-key {v}", _rand(_ALNUM, 40)),
+    ("secret.cli.flag", "app --access-token {v} --verbose", _rand(_ALNUM, 32)),
+    ("secret.http.basic-auth", "Authorization: Basic {v}", _b64(f"s6BhdRkqt3:{_rand(_ALNUM, 12)}")),
+    ("secret.private-key", 'KEY = "{v}"', _pem("EXAMPL" + _KEY_BYTES, nl="\\n")),
 ]
 
 
