@@ -43,3 +43,5 @@ def _private_history(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Scans run by tests record their history in a temporary data directory, never in
     the developer's own (platformdirs follows XDG_DATA_HOME; subprocesses inherit it)."""
     os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data"))
+    # and keep the classifier's compiled Hyperscan databases in a cache of their own
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))

@@ -197,9 +197,11 @@ def text_blocks(stream: ByteLines, name: str) -> Iterator[tuple[int, int, str]]:
     col = 0
     first = True
     carry = ""  # a "\r" held back from the end of the previous block
+    previous = ""  # the block yielded last: its lines are counted only if another follows
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     while True:
         raw = stream.read(BLOCK)
+        at_end = len(raw) < BLOCK  # a short read: the end of the stream
         if raw and not raw.endswith(b"\n"):
             raw += stream.readline(max(1, SEGMENT - len(raw)))  # up to the end of the line
         if first:
@@ -210,8 +212,16 @@ def text_blocks(stream: ByteLines, name: str) -> Iterator[tuple[int, int, str]]:
                 raise BinaryFileError(f"{name}: binary data at line {line}, not text")
             if raw.startswith(codecs.BOM_UTF8):
                 raw = raw[3:]
+        if previous:
+            newlines = previous.count("\n")
+            if newlines:
+                line_no += newlines
+                col = len(previous) - previous.rfind("\n") - 1
+            else:
+                col += len(previous)
+            previous = ""
         try:
-            text = decoder.decode(raw, final=not raw)
+            text = decoder.decode(raw, final=at_end)
         except UnicodeDecodeError as exc:
             line = line_no + raw.count(b"\n", 0, max(0, exc.start))
             raise NotUtf8Error(f"{name}: line {line} is not valid UTF-8 text") from None
@@ -223,12 +233,8 @@ def text_blocks(stream: ByteLines, name: str) -> Iterator[tuple[int, int, str]]:
             carry, text = "\r", text[:-1]
         if "\r\n" in text:
             text = text.replace("\r\n", "\n")
-        if not text:
-            continue
-        yield line_no, col, text
-        newlines = text.count("\n")
-        if newlines:
-            line_no += newlines
-            col = len(text) - text.rfind("\n") - 1
-        else:
-            col += len(text)
+        if text:
+            yield line_no, col, text
+            previous = text
+        if at_end:
+            return  # a "\r" held back ended the last line: dropped

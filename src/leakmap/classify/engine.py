@@ -45,13 +45,11 @@ A :class:`Match` carries the raw value for the caller's own checks, but never sh
 from __future__ import annotations
 
 import bisect
-import codecs
 import fnmatch
 import operator
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -67,20 +65,6 @@ __all__ = ["Classifier", "Match"]
 _ASCII_LOWER = {c: c + 32 for c in range(65, 91)}
 _SHAPE_MAP = {**_ASCII_LOWER, **{c: 48 for c in range(49, 58)}}
 _SHAPE_BYTES = bytes(_SHAPE_MAP.get(i, i) for i in range(256))
-
-
-def _nul_for_non_ascii(err: UnicodeError) -> tuple[str, int]:
-    """Encoding error handler: one NUL per character that is not ASCII (keeps offsets)."""
-    if not isinstance(err, UnicodeEncodeError):
-        raise err
-    return "\x00" * (err.end - err.start), err.end
-
-
-@cache
-def _shape_errors() -> str:
-    """The name of the error handler above, registered on first use (not at import)."""
-    codecs.register_error("leakmap.shape", _nul_for_non_ascii)
-    return "leakmap.shape"
 
 
 def _shape(text: str, ascii_literals: bool = True) -> str:
@@ -106,7 +90,8 @@ def _shape(text: str, ascii_literals: bool = True) -> str:
 _CELL_SEPARATOR = "\n\x00\n"
 _GLOBAL_FLAGS = re.compile(r"\(\?[aiLmsux]+\)")
 _VERDICT_CACHE = 4096  # validator results remembered per rule
-_WITHOUT_OBJECTS = operator.itemgetter(0, 1, 2)  # (start, end, rule id): the output order
+_WITHOUT_OBJECTS = operator.itemgetter(0, 1, 2)
+_FIRST = operator.itemgetter(0)  # (start, end, rule id): the output order
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,37 +272,140 @@ def _literal_owners(compiled: Sequence[_Compiled]) -> dict[str, _Payload]:
 class _AhoCorasick:
     """The literal pass with pyahocorasick: one automaton, iterated over the shape view."""
 
-    def __init__(self, owners: dict[str, _Payload]) -> None:
+    def __init__(self, owners: dict[str, _Payload], ascii_literals: bool) -> None:
         import ahocorasick
 
+        self._ascii_literals = ascii_literals
         self._automaton: Any = ahocorasick.Automaton()
         for shaped, payload in owners.items():
             self._automaton.add_word(shaped, payload)
         self._automaton.make_automaton()
 
-    def hits(self, shaped: str) -> Any:
+    def hits(self, text: str) -> Any:
         """(end offset in the shape view, (length, entries)) per hit, by end offset."""
-        return self._automaton.iter(shaped)
+        return self._automaton.iter(_shape(text, self._ascii_literals))
+
+
+# Characters after a keyword that an anchored rule's regex demands, added to the literal's
+# Hyperscan expression (a source map's ",EAAA," is no Square token: the token goes on).
+_TAIL = 4
+
+
+def _literal_atoms(
+    compiled: Sequence[_Compiled], owners: dict[str, _Payload]
+) -> tuple[list[bytes], list[int]]:
+    """The Hyperscan expression of each literal of ``owners`` (in its order) and the
+    characters it matches after the literal, narrowed to the hits that can become a
+    finding: the letter cases, the character before and the first characters after that
+    an anchored rule's regex allows (:mod:`leakmap.classify.prefilter`), upper case for
+    ``keyword_case: upper`` rules. The plain literal pass finds a superset of these hits;
+    the findings are the same."""
+    from leakmap.classify.prefilter import Sets, atom, literal_expression, start_sets
+
+    ways: dict[str, list[tuple[str, Sets | None, bool, bool]]] = {s: [] for s in owners}
+    for c in compiled:
+        literals = (*c.rule.keywords, *c.rule.shapes)
+        width = max(map(len, literals), default=0) + _TAIL
+        starts: list[Sets | None] = [None]
+        read = start_sets(c.rule.regex, c.flags, width) if c.anchor and literals else None
+        if read is not None:
+            starts = list(read)
+        for word, is_shape in (
+            *((w, False) for w in c.rule.keywords),
+            *((w, True) for w in c.rule.shapes),
+        ):
+            shaped = word if is_shape else word.replace("#", "0").translate(_SHAPE_MAP)
+            found = [
+                (word, sets, c.upper, is_shape)
+                for sets in starts
+                if atom(word, sets, upper=c.upper, shape=is_shape) is not None
+            ]
+            # none: the regex cannot start with it (a rule to fix); the literal stays whole
+            ways[shaped].extend(found or [(word, None, False, is_shape)])
+    exprs: list[bytes] = []
+    tails: list[int] = []
+    for found in ways.values():
+        # the same number of characters after the literal in every alternative
+        tail = min(
+            -1 if sets is None else min(_TAIL, len(sets[1]) - len(word))
+            for word, sets, _, _ in found
+        )
+        tail = max(0, tail)
+        atoms = [atom(w, sets, upper=u, shape=sh, tail=tail) for w, sets, u, sh in found]
+        if any(a is None for a in atoms):  # not expected: the literal stays whole
+            tail = 0
+            atoms = [atom(w, None, shape=sh) for w, _, _, sh in found]
+        exprs.append(literal_expression(a for a in atoms if a is not None))
+        tails.append(tail)
+    return exprs, tails
 
 
 class _Hyperscan:
-    """The literal pass with Hyperscan (SIMD): the same literals and hits as
-    :class:`_AhoCorasick`, about ten times faster on real files (measured in the
-    classifier benchmark README). Only for ASCII literals over an ASCII shape view."""
+    """The literal pass with Hyperscan (SIMD) over the text itself (ASCII, ``?`` for
+    other characters, after one space): the hits of :class:`_AhoCorasick` that can become
+    a finding (see :func:`_literal_atoms`), about ten times faster on real files
+    (measured in the classifier benchmark README). Only for ASCII literals.
 
-    def __init__(self, owners: dict[str, _Payload]) -> None:
+    ``cached``: a serialized database and its tails (:mod:`leakmap.classify.prefilter`);
+    otherwise the expressions are compiled (and the result is kept in that cache)."""
+
+    def __init__(
+        self,
+        compiled: Sequence[_Compiled],
+        owners: dict[str, _Payload],
+        cached: tuple[bytes, list[int]] | None = None,
+        key: str | None = None,
+    ) -> None:
         import threading
 
         import hyperscan
 
         self._payloads = list(owners.values())
-        exprs = ["".join(f"\\x{b:02x}" for b in word.encode("ascii")).encode() for word in owners]
-        self._db = hyperscan.Database()
-        self._db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs))
+        if cached is not None:
+            blob, self._tails = cached
+            self._db = hyperscan.loadb(blob, hyperscan.HS_MODE_BLOCK)
+        else:
+            exprs, self._tails = _literal_atoms(compiled, owners)
+            self._db = hyperscan.Database()
+            self._db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs))
+            if key is not None:
+                from leakmap.classify.prefilter import save_database
+
+                save_database(key, hyperscan.dumpb(self._db), self._tails)
         self._local = threading.local()  # a scratch space per thread (not shareable)
         self._hyperscan = hyperscan
 
-    def hits(self, shaped: str) -> list[tuple[int, _Payload]]:
+    @staticmethod
+    def cache_key(compiled: Sequence[_Compiled], owners: dict[str, _Payload]) -> str:
+        """The name of the cached database for these rules (see :func:`cached`)."""
+        import hyperscan
+
+        from leakmap.classify.prefilter import cache_key
+
+        parts = [f"hyperscan {getattr(hyperscan, '__version__', '?')}", f"tail {_TAIL}"]
+        parts.extend(owners)
+        for c in compiled:
+            r = c.rule
+            parts.append(repr((r.keywords, r.shapes, r.regex, c.flags, c.anchor, c.upper)))
+        return cache_key(parts)
+
+    @classmethod
+    def cached(
+        cls, compiled: Sequence[_Compiled], owners: dict[str, _Payload], key: str
+    ) -> _Hyperscan | None:
+        """The literal pass from the cached database, or None when there is none."""
+        from leakmap.classify.prefilter import load_database
+
+        found = load_database(key, len(owners))
+        if found is None:
+            return None
+        try:
+            return cls(compiled, owners, cached=found)
+        except Exception:  # a damaged or foreign file (hyperscan.error): compile instead
+            return None
+
+    def hits(self, text: str) -> list[tuple[int, _Payload]]:
+        """(end offset in the shape view, (length, entries)) per hit, by end offset."""
         local = self._local
         scratch = getattr(local, "scratch", None)
         if scratch is None:
@@ -328,55 +416,67 @@ class _Hyperscan:
         def on_match(ident: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
             add((to - 1, ident))
 
-        # NUL for a character that is not ASCII (none in the usual shape view): one byte
-        # per character keeps the offsets
-        data = shaped.encode("ascii", _shape_errors())
+        # one byte per character keeps the offsets; "?" for a character that is not ASCII
+        # (only its regex, run on the text, can accept it); the leading space as in _shape
+        data = b" " + (text.encode("ascii") if text.isascii() else text.encode("ascii", "replace"))
         self._db.scan(data, match_event_handler=on_match, scratch=scratch)
-        ends.sort()
         payloads = self._payloads
-        return [(end, payloads[ident]) for end, ident in ends]
+        tails = self._tails
+        hits = [(end - tails[ident], payloads[ident]) for end, ident in ends]
+        hits.sort(key=_FIRST)
+        return hits
 
 
-# Text scanned with pyahocorasick before a classifier switches to Hyperscan: compiling its
-# database costs 0.1-0.25 s, which pays for itself after some tens of MB (pyahocorasick
-# iterates ~80 MB/s, Hyperscan more than ten times that). A log file or a command-line run
-# on a few MB stays on pyahocorasick; a tree of hundreds of MB switches early.
+# Text scanned with pyahocorasick before a classifier compiles its Hyperscan database (when
+# none is cached): compiling costs about a second for a few hundred rules, which pays for
+# itself after some tens of MB (pyahocorasick iterates ~80 MB/s, Hyperscan more than ten
+# times that, and it tries fewer hits). A log file or a command-line run on a few MB stays
+# on pyahocorasick; a tree of hundreds of MB switches early, and later runs find it cached.
 _HYPERSCAN_AFTER = 16 * 1024 * 1024
 
 
 class _Adaptive:
-    """The literal pass: pyahocorasick at first, Hyperscan (where installed and every
-    literal is ASCII) once :data:`_HYPERSCAN_AFTER` characters went through it. Both give
-    the same hits (a test holds them equal)."""
+    """The literal pass: Hyperscan from the start when its database for these rules is
+    cached, else pyahocorasick at first and Hyperscan (compiled, then cached) once
+    :data:`_HYPERSCAN_AFTER` characters went through it; pyahocorasick only where
+    Hyperscan is not installed or a literal is not ASCII. Both give the same findings (a
+    test holds them equal); Hyperscan tries fewer hits."""
 
-    __slots__ = ("_aho", "_fast", "_owners", "_seen")
+    __slots__ = ("_aho", "_compiled", "_fast", "_key", "_owners", "_seen")
 
-    def __init__(self, owners: dict[str, _Payload], ascii_literals: bool) -> None:
-        self._aho = _AhoCorasick(owners)
+    def __init__(
+        self, compiled: Sequence[_Compiled], owners: dict[str, _Payload], ascii_literals: bool
+    ) -> None:
+        self._aho = _AhoCorasick(owners, ascii_literals)
+        self._compiled = compiled
         self._fast: _Hyperscan | None = None
         self._owners = owners if ascii_literals else None
+        self._key: str | None = None
         self._seen = 0
 
-    def hits(self, shaped: str) -> Any:
+    def hits(self, text: str) -> Any:
         if self._fast is not None:
-            return self._fast.hits(shaped)
+            return self._fast.hits(text)
         if self._owners is not None:
-            self._seen += len(shaped)
-            if self._seen >= _HYPERSCAN_AFTER:
-                try:
-                    self._fast = _Hyperscan(self._owners)
-                except ImportError:
-                    self._owners = None
-                else:
-                    return self._fast.hits(shaped)
-        return self._aho.hits(shaped)
+            try:
+                if self._key is None:
+                    self._key = _Hyperscan.cache_key(self._compiled, self._owners)
+                    self._fast = _Hyperscan.cached(self._compiled, self._owners, self._key)
+                self._seen += len(text)
+                if self._fast is None and self._seen >= _HYPERSCAN_AFTER:
+                    self._fast = _Hyperscan(self._compiled, self._owners, key=self._key)
+            except ImportError:
+                self._owners = None
+            if self._fast is not None:
+                return self._fast.hits(text)
+        return self._aho.hits(text)
 
 
 def _build(compiled: Sequence[_Compiled], ascii_literals: bool) -> _Adaptive | None:
     """The literal pass over all rules' keywords and shapes, or None when no rule has a
     literal."""
     owners = _literal_owners(compiled)
-    return _Adaptive(owners, ascii_literals) if owners else None
+    return _Adaptive(compiled, owners, ascii_literals) if owners else None
 
 
 # A candidate before de-duplication: (-priority, start - end, start, rule index, end,
@@ -490,7 +590,7 @@ class Classifier:
         accepted: dict[DataCategory, tuple[int, int]] = {}
         automaton = self._automaton
         if automaton is not None:
-            for end, (klen, entries) in automaton.hits(_shape(text, self._ascii_literals)):
+            for end, (klen, entries) in automaton.hits(text):
                 end -= 1  # the shape view starts with an extra space
                 start = end - klen + 1
                 if start < 0:
@@ -533,8 +633,12 @@ class Classifier:
                         else:
                             lst.append([s, e])
         for c, windows in spans.items():
+            search = (c._pattern or c.pattern).search
             for s, e in windows:
-                self._run(c, text, max(0, s), min(n, e), out)
+                s = max(0, s)
+                e = min(n, e)
+                if search(text, s, e) is not None:  # most windows: one C call, no more
+                    self._run(c, text, s, e, out)
         for c in self._keywordless:
             self._run(c, text, 0, n, out)
         return out
@@ -542,7 +646,7 @@ class Classifier:
     @classmethod
     def _run(cls, c: _Compiled, text: str, s: int, e: int, out: list[_Cand]) -> None:
         n = len(text)
-        for m in c.pattern.finditer(text, s, e):
+        for m in (c._pattern or c.pattern).finditer(text, s, e):
             if m.end() == e and e < n:
                 # The window cut the text: the real match may be longer (or absent).
                 cls._check(c, text, c.pattern.match(text, m.start()), out)

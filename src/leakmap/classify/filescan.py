@@ -460,7 +460,7 @@ def scan_paths(
         seen = 0  # bytes of input met so far
         pending: deque[tuple[list[bool], AsyncResult[list[_Outcome]] | _Done]]
         pending = deque()
-        group: list[tuple[str, str]] = []
+        group: list[tuple[str, Path]] = []
         group_explicit: list[bool] = []
         group_bytes = 0
 
@@ -480,10 +480,10 @@ def scan_paths(
             p = want_pool()
             if p is None:
                 task: AsyncResult[list[_Outcome]] | _Done = _Done(
-                    [_scan_file(clf, name, Path(path), opts) for name, path in group]
+                    [_scan_file(clf, name, path, opts) for name, path in group]
                 )
             else:
-                task = p.apply_async(_worker_files, (group,))
+                task = p.apply_async(_worker_files, ([(n, str(q)) for n, q in group],))
             pending.append((group_explicit, task))
             group, group_explicit, group_bytes = [], [], 0
 
@@ -518,7 +518,7 @@ def scan_paths(
                 size = 0  # the read reports why
             seen += size
             if size < PARALLEL_BYTES:
-                group.append((name, str(path)))
+                group.append((name, path))
                 group_explicit.append(explicit)
                 group_bytes += size
                 if len(group) >= _GROUP_FILES or group_bytes >= PARALLEL_BYTES:

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from leakmap import files
-from leakmap.classify import Classifier, engine, filescan
+from leakmap.classify import Classifier, engine, filescan, prefilter
 from leakmap.cli import _register_commands, app
 
 from .classify_fakes import load_fixtures, render
@@ -133,13 +133,16 @@ def test_many_small_files_on_workers_give_the_same_output(
     assert len(made) == 1 and made[0] is not None
 
 
-def test_hyperscan_and_pyahocorasick_find_the_same() -> None:
+def test_hyperscan_and_pyahocorasick_find_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The two literal passes are interchangeable: same findings on every fixture."""
     pytest.importorskip("hyperscan")
+    monkeypatch.setattr(prefilter, "_cache_dir", lambda: tmp_path)  # nothing cached
     clf = Classifier.load()
     owners = engine._literal_owners(clf._compiled)
     assert clf._automaton is not None
-    clf._automaton._fast = engine._Hyperscan(owners)  # as after _HYPERSCAN_AFTER chars
+    clf._automaton._fast = engine._Hyperscan(clf._compiled, owners)  # as after 16 MB
     rng = random.Random(8)
     texts = [
         render(t, rng).text
@@ -156,9 +159,10 @@ def test_hyperscan_and_pyahocorasick_find_the_same() -> None:
 
 
 def test_the_literal_pass_switches_to_hyperscan_on_large_input(
-    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("hyperscan")
+    monkeypatch.setattr(prefilter, "_cache_dir", lambda: tmp_path)  # nothing cached
     monkeypatch.setattr(engine, "_HYPERSCAN_AFTER", 1000)
     clf = Classifier.load()
     assert clf._automaton is not None
