@@ -79,8 +79,11 @@ _URN_MIME = re.compile(
 _CODE_SYNTAX = re.compile(
     r"[()\[\]{}]|==|!=|\|\||&&|=>|->|^[=:]|^!!|!\d|[,;]\s*[\w$.]+\s*[:=]|&[a-z][a-z_]{2,}="
     r"|%\(\w+\)s|^<[\w .-]+>$"
-    r"|\.[+*]|\\[dwsS]|^\^|^![a-z_$][\w$]*(?:[A-Z][\w$]*|\.[\w$]+)+$|[\w$)\]]\+$"
+    r"|\.[+*]|\\[dwsS]|^\^|^![a-z_$][\w$]*(?:[A-Z][\w$]*|\.[\w$]+)+$|[\w$)\]]\+\+?$"
 )
+# An indexed operand in minified JavaScript, maybe before a logical operator
+# (``w.password=f[1]||""``): code, however short its name.
+_INDEXED = re.compile(r"[A-Za-z_$][\w$]{0,40}\[[\w$'\"]{1,20}\](?:\|\||&&|\?\?)?")
 # Minified object literals and assignment chains: a value cut from ``pwd:!1,ls:!1`` or
 # ``INDEX_PASS:1,ID_LOW24:2``: a minified boolean, or a number or short name followed by
 # the next member. Code whatever its words.
@@ -156,6 +159,8 @@ def is_code(value: str) -> bool:
         return True
     if _VERSION.fullmatch(v):
         return True
+    if _INDEXED.fullmatch(v):
+        return word_like(v.partition("[")[0].lstrip("$_") or "x")
     if _DOTTED.fullmatch(v):
         return _tokens_are_names(v)
     syntax = _CODE_SYNTAX.search(v) or (_WEAK_SYNTAX.search(v) and _ATTRIBUTE.search(v))
@@ -252,13 +257,21 @@ def says_secret(value: str) -> bool:
 
 def typed_sequence(value: str) -> bool:
     """True for a value typed as runs along the keyboard's sequences (``abcd1234efgh5678``,
-    ``0123456789abcdef``): at least three quarters of its neighbouring characters are
-    consecutive. Random text has about one in sixty."""
+    ``0123456789abcdef``, ``a1b2c3d4567890ab``): at least three quarters of its characters
+    are followed, next or one further on, by the next character. Random text has about one
+    in thirty."""
     if len(value) < 8:
         return False
     low = value.lower()
-    steps = sum(1 for a, b in itertools.pairwise(low) if ord(b) - ord(a) == 1)
+    # A step: the next character, or the one after it (``a1b2c3d4``, AWS's example runs),
+    # is the following one.
+    ahead = itertools.zip_longest(low, low[1:], low[2:], fillvalue="")
+    steps = sum(1 for a, b, c in ahead if b and (_follows(a, b) or _follows(a, c)))
     return steps * 4 >= (len(value) - 1) * 3
+
+
+def _follows(a: str, b: str) -> bool:
+    return b != "" and ord(b) - ord(a) == 1
 
 
 _TRAILING_DIGITS = re.compile(r"\d{1,3}$")
@@ -370,6 +383,13 @@ def _position_token_field(text: str, start: int) -> bool:
     return parts[:-1] == ["client"] or any(p in _NOT_CREDENTIAL_PARTS for p in parts[:-1])
 
 
+# The value follows a field whose value is a marked example, in the same comma-, semicolon-
+# or ampersand-separated list (``AccessKeyId=ABCDE12345670EXAMPLE, RawSecretAccessKey=…``):
+# the pair is the example. Fields merely side by side on a log line are not a pair.
+_EXAMPLE_SIBLING = re.compile(
+    r"[=:][ \t]*[\"']?[\w/+.-]*EXAMPLE[\w/+=.-]*[\"']?[ \t]*[,;&][ \t]*"
+    r"[A-Za-z][\w.-]{0,60}[\"']?[ \t]*[=:][ \t]*[\"']?$"
+)
 # The next line of a wrapped base64 block (PEM and MIME wrap at 64 and 76 characters).
 _NEXT_BASE64_LINE = re.compile(r"(?:\r?\n|\\n)[ \t]*[A-Za-z0-9+/]{40,}")
 
@@ -384,6 +404,10 @@ def _not_a_secret_here(value: str, text: str, start: int) -> bool:
     if _FAKE_FIELD.search(text, max(0, start - 96), start) or _IMAGE_QUERY.search(text, lo, start):
         return True
     if _IMAGE_SRC.search(text, max(0, start - 400), start) or _position_token_field(text, start):
+        return True
+    if "EXAMPLE" in text[max(0, start - 160) : start] and _EXAMPLE_SIBLING.search(
+        text, max(0, start - 160), start
+    ):
         return True
     if _IDENTIFIER.fullmatch(value) and word_like(value) and _QUOTED_KEY.search(text, lo, start):
         return True

@@ -219,6 +219,13 @@ REAL_CODE_NEGATIVES = [
     '<img src="https://img.shields.io/codecov/c/github/acme/p?logo=codecov&style=flat&token='
     + _rand(_ALNUM, 24)
     + '" alt="cov">',
+    # the secret half of a pair whose key id is a marked example
+    '--credential "AccessKeyId=ABCDE12345670EXAMPLE, RawSecretAccessKey=' + _rand(_B64, 43) + '="',
+    # AWS's interleaved example runs
+    '"token": "a1b2c3d4567890ab",',
+    # minified JavaScript: an indexed operand, a post-increment
+    'w.auth&&(f=w.auth.split(":"),w.username=f[0]||"",w.password=f[1]||""),host=w.hostname',
+    "var token = globalCleanupTokensCounter++;",
     # an emphasised word in a docstring
     ":param passwd: **DEPRECATED** Alias for password.",
     # one line of a wrapped base64 certificate body after the word key
@@ -284,6 +291,14 @@ REAL_CODE_POSITIVES = [
     ("secret.cli.flag", "app --access-token {v} --verbose", _rand(_ALNUM, 32)),
     ("secret.http.basic-auth", "Authorization: Basic {v}", _b64(f"s6BhdRkqt3:{_rand(_ALNUM, 12)}")),
     ("secret.private-key", 'KEY = "{v}"', _pem("EXAMPL" + _KEY_BYTES, nl="\\n")),
+    ("secret.generic.assignment", '"KeyId=ABCDE1234567, SecretKey={v}"', _rand(_ALNUM, 40)),
+    ("secret.generic.password", 'password="{v}"', _rand(_ALNUM, 12) + "++"),
+    ("secret.generic.json-field", '{{"token": "{v}"}}', _rand(_ALNUM, 16)),
+    (
+        "secret.generic.password",
+        "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY passwd: {v}",
+        _rand(_ALNUM, 14) + "%t",
+    ),
 ]
 
 
