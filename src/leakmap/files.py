@@ -199,6 +199,13 @@ def text_blocks(stream: ByteLines, name: str) -> Iterator[tuple[int, int, str]]:
     carry = ""  # a "\r" held back from the end of the previous block
     previous = ""  # the block yielded last: its lines are counted only if another follows
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    peek = getattr(stream, "peek", None)
+    if peek is not None:  # binary data known from the bytes already buffered: no block read
+        head = peek(BINARY_PROBE)[:BINARY_PROBE]
+        nul = head.find(b"\x00")
+        if nul >= 0:
+            line = head.count(b"\n", 0, nul) + 1
+            raise BinaryFileError(f"{name}: binary data at line {line}, not text")
     while True:
         raw = stream.read(BLOCK)
         at_end = len(raw) < BLOCK  # a short read: the end of the stream

@@ -181,3 +181,25 @@ def test_a_classifier_pickles_as_its_rules() -> None:
     back = pickle.loads(pickle.dumps(clf))
     assert back.rules == clf.rules
     assert [m.rule for m in back.scan(f"token {GHP}")] == ["secret.github.classic-pat"]
+
+
+def test_a_binary_file_is_known_from_its_buffered_first_bytes() -> None:
+    """A NUL in the first bytes ends the read before a whole block is read: a large binary
+    costs one small read, not a megabyte."""
+
+    class Counting(io.RawIOBase):
+        def __init__(self, data: bytes) -> None:
+            self._data, self.read_bytes = io.BytesIO(data), 0
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buf: memoryview) -> int:  # type: ignore[override]
+            n = self._data.readinto(buf)
+            self.read_bytes += n
+            return n
+
+    raw = Counting(b"ELF\n\x00" + bytes(range(256)) * 12_000)
+    with pytest.raises(files.BinaryFileError, match="line 2"):
+        _ = list(files.text_blocks(io.BufferedReader(raw), "x"))
+    assert 0 < raw.read_bytes <= 64 * 1024
