@@ -209,6 +209,21 @@ def test_distributed_scan_equals_local(
     assert all(w.received() for w in pair), [w.text()[-400:] for w in pair]
 
 
+def _distributed_scan(redis: Redis, targets: list[str], *extra: str) -> subprocess.Popen[str]:
+    """A distributed scan of ``targets`` (one address a shard) running in the background,
+    the broker given by the environment; its JSON report on stdout."""
+    env = {**os.environ, "LEAKMAP_BROKER": redis.url, "COLUMNS": "200"}
+    argv = [sys.executable, "-m", "leakmap", "scan", *targets, "--distributed"]
+    argv += ["--shard-size", "1", "--visibility-timeout", str(VISIBILITY), *extra]
+    return subprocess.Popen(
+        [*argv, "--format", "json", *FAST],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
 def _kill_while_running(victim: Worker, redis: Redis) -> list[str]:
     """SIGKILL ``victim`` while a shard it took is STARTED (its result backend state): by
     then a worker without late acknowledgement has acknowledged it, so it would be lost."""
@@ -238,28 +253,7 @@ def test_a_worker_killed_mid_shard_loses_nothing(
     local_scan: dict[str, Any],
 ) -> None:
     victim, survivor = workers()
-    env = {**os.environ, "LEAKMAP_BROKER": redis.url, "COLUMNS": "200"}
-    scan = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "leakmap",
-            "scan",
-            *_targets(ch_open, ch_password),
-            "--distributed",
-            "--shard-size",
-            "1",
-            "--visibility-timeout",
-            str(VISIBILITY),
-            "--format",
-            "json",
-            *FAST,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    scan = _distributed_scan(redis, _targets(ch_open, ch_password))
     try:
         held = _kill_while_running(victim, redis)
         out, err = scan.communicate(timeout=120)
@@ -385,30 +379,7 @@ def test_all_workers_dead_stalls_out(
     first, second = workers()
     second.proc.send_signal(signal.SIGKILL)
     second.proc.wait(5)
-    env = {**os.environ, "LEAKMAP_BROKER": redis.url, "COLUMNS": "200"}
-    scan = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "leakmap",
-            "scan",
-            *_targets(ch_open, ch_password),
-            "--distributed",
-            "--shard-size",
-            "1",
-            "--visibility-timeout",
-            str(VISIBILITY),
-            "--stall-timeout",
-            "8",
-            "--format",
-            "json",
-            *FAST,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    scan = _distributed_scan(redis, _targets(ch_open, ch_password), "--stall-timeout", "8")
     try:
         _kill_while_running(first, redis)
         out, err = scan.communicate(timeout=90)
