@@ -220,8 +220,9 @@ class HttpJsonService(Generic[F]):
     """The scaffolding of a plugin for an HTTP JSON API (Jupyter, MLflow, Chroma, ...).
 
     A subclass sets the class constants of :class:`~leakmap.services.base.Service` plus
-    ``catalogue`` and ``capability_rules`` (capability name -> rule id raised when it is
-    usable), and implements :meth:`accepts`, :meth:`identify` (positive evidence from a few
+    ``catalogue`` (a usable capability raises the catalogue's ``NAME.capability.CAPABILITY``
+    rule; ``capability_rules`` maps a capability to another rule id, e.g. two capabilities
+    to one rule), and implements :meth:`accepts`, :meth:`identify` (positive evidence from a few
     GETs), :meth:`new_facts` and :meth:`read` (its reader, filling the facts within the time
     budget) and :meth:`open_report` (the report of a proven-open endpoint; any other access
     state gives a report with the version and notes only, nothing listed). This class owns the
@@ -360,8 +361,8 @@ class HttpJsonService(Generic[F]):
             )
         out.extend(cat.data_findings(report))
         for capability, usable in report.capabilities.items():
-            rule_id = self.capability_rules.get(capability)
-            if usable is True and rule_id is not None:
+            rule_id = self.capability_rules.get(capability, f"{self.name}.capability.{capability}")
+            if usable is True and rule_id in cat.rules:
                 out.append(
                     cat.finding(
                         rule_id,

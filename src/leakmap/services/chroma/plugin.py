@@ -94,9 +94,6 @@ class Chroma(HttpJsonService[ChromaFacts]):
         {"write": "documents and collections can be added, changed and deleted"}
     )
     catalogue: ClassVar[Catalogue] = CATALOGUE
-    capability_rules: ClassVar[Mapping[str, str]] = MappingProxyType(
-        {"write": "chroma.capability.write"}
-    )
     limits: ClassVar[ChromaLimits] = ChromaLimits()
 
     def accepts(self, pre: PreProbe) -> bool:

@@ -118,12 +118,9 @@ class Jupyter(HttpJsonService[JupyterFacts]):
         }
     )
     catalogue: ClassVar[Catalogue] = CATALOGUE
+    #: a terminal is code execution too (the other capabilities raise their own rules)
     capability_rules: ClassVar[Mapping[str, str]] = MappingProxyType(
-        {
-            "code-execution": "jupyter.capability.code-execution",
-            "terminal": "jupyter.capability.code-execution",
-            "write": "jupyter.capability.write",
-        }
+        {"terminal": "jupyter.capability.code-execution"}
     )
     limits: ClassVar[WalkLimits] = WalkLimits()
 

@@ -109,9 +109,6 @@ class Litellm(HttpJsonService[LitellmFacts]):
         }
     )
     catalogue: ClassVar[Catalogue] = CATALOGUE
-    capability_rules: ClassVar[Mapping[str, str]] = MappingProxyType(
-        {"inference": "litellm.capability.inference", "admin": "litellm.capability.admin"}
-    )
 
     def accepts(self, pre: PreProbe) -> bool:
         return pre.http is not None and b"LiteLLM API" in pre.http.body[:4096]

@@ -95,9 +95,6 @@ class Mlflow(HttpJsonService[MlflowFacts]):
         {"write": "experiments, runs, artifacts and registered models can be written"}
     )
     catalogue: ClassVar[Catalogue] = CATALOGUE
-    capability_rules: ClassVar[Mapping[str, str]] = MappingProxyType(
-        {"write": "mlflow.capability.write"}
-    )
     limits: ClassVar[MlflowLimits] = MlflowLimits()
 
     def accepts(self, pre: PreProbe) -> bool:

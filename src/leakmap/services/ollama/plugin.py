@@ -136,12 +136,6 @@ class Ollama(HttpJsonService[OllamaFacts]):
         }
     )
     catalogue: ClassVar[Catalogue] = CATALOGUE
-    capability_rules: ClassVar[Mapping[str, str]] = MappingProxyType(
-        {
-            "inference": "ollama.capability.inference",
-            "model-management": "ollama.capability.model-management",
-        }
-    )
 
     def accepts(self, pre: PreProbe) -> bool:
         return pre.http is not None and pre.http.body.startswith(b"Ollama is running")

@@ -96,9 +96,6 @@ class OpenAiCompatible(HttpJsonService[OpenAiFacts]):
         {"inference": "the served models can be called"}
     )
     catalogue: ClassVar[Catalogue] = CATALOGUE
-    capability_rules: ClassVar[Mapping[str, str]] = MappingProxyType(
-        {"inference": "openai-compatible.capability.inference"}
-    )
 
     async def identify(self, api: HttpApi, pre: PreProbe) -> Identity | None:
         answer = await api.get("/v1/models")

@@ -124,13 +124,6 @@ class Prometheus(HttpJsonService[PrometheusFacts]):
         }
     )
     catalogue: ClassVar[Catalogue] = CATALOGUE
-    capability_rules: ClassVar[Mapping[str, str]] = MappingProxyType(
-        {
-            "admin-api": "prometheus.capability.admin-api",
-            "lifecycle": "prometheus.capability.lifecycle",
-            "remote-write": "prometheus.capability.remote-write",
-        }
-    )
     request_limit: ClassVar[int] = 4 * 1024 * 1024
 
     def accepts(self, pre: PreProbe) -> bool:

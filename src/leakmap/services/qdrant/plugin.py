@@ -107,9 +107,6 @@ class Qdrant(HttpJsonService[QdrantFacts]):
         {"write": "points and collections can be upserted and deleted"}
     )
     catalogue: ClassVar[Catalogue] = CATALOGUE
-    capability_rules: ClassVar[Mapping[str, str]] = MappingProxyType(
-        {"write": "qdrant.capability.write"}
-    )
     sample_collections: ClassVar[int] = 50
     points_per_collection: ClassVar[int] = 20
 

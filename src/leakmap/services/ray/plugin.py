@@ -103,9 +103,6 @@ class Ray(HttpJsonService[RayFacts]):
         {"code-execution": "jobs (shell commands) can be submitted to the cluster"}
     )
     catalogue: ClassVar[Catalogue] = CATALOGUE
-    capability_rules: ClassVar[Mapping[str, str]] = MappingProxyType(
-        {"code-execution": "ray.capability.code-execution"}
-    )
     limits: ClassVar[RayLimits] = RayLimits()
 
     def accepts(self, pre: PreProbe) -> bool:
